@@ -1,0 +1,49 @@
+import Koa from "koa";
+import Router from "@koa/router";
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { Config } from "./config";
+import { Api } from "./http/api";
+import { jsonBodyMiddleware } from "./middleware/body";
+import { errorMiddleware } from "./middleware/errors";
+import { requestLogMiddleware } from "./middleware/requestLog";
+import { registerAuditRoutes } from "./routes/audit";
+import { registerAuthRoutes } from "./routes/auth";
+import { registerDocsRoutes } from "./routes/docs";
+import { registerRepositoryRoutes } from "./routes/repositories";
+import { registerSettingsRoutes } from "./routes/settings";
+import { registerTokenRoutes } from "./routes/tokens";
+import { registerUserRoutes } from "./routes/users";
+
+export interface AppDeps {
+  db: Knex;
+  config: Config;
+  logger: Logger;
+}
+
+export interface App {
+  koa: Koa;
+  api: Api;
+}
+
+export function createApp({ db, config, logger }: AppDeps): App {
+  const api = new Api({ db, config });
+  registerAuthRoutes(api);
+  registerSettingsRoutes(api);
+  registerRepositoryRoutes(api);
+  registerUserRoutes(api);
+  registerTokenRoutes(api);
+  registerAuditRoutes(api);
+
+  const docs = new Router();
+  registerDocsRoutes(docs, api);
+
+  const koa = new Koa();
+  koa.use(requestLogMiddleware(logger));
+  koa.use(errorMiddleware(logger));
+  koa.use(docs.routes());
+  koa.use(jsonBodyMiddleware());
+  koa.use(api.router.routes());
+  koa.use(api.router.allowedMethods({ throw: true }));
+  return { koa, api };
+}

@@ -1,0 +1,36 @@
+import { ConfigError, parseConfig } from "./config";
+import { createLogger } from "./logger";
+import { startServer } from "./server";
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  const running = await startServer(config, logger);
+  logger.info(
+    { url: running.url, database: running.database.kind, reposDir: config.reposDir },
+    `Clarive Git PATs listening on ${running.url} (API docs: ${running.url}/docs)`,
+  );
+  const stop = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+import type { Queryable, TokenRow } from "./types";
+
+export type NewTokenRow = Pick<
+  TokenRow,
+  "user_id" | "description" | "permission" | "all_repositories" | "token_hash" | "token_hint" | "expires_at"
+>;
+
+export async function insertToken(db: Queryable, token: NewTokenRow): Promise<TokenRow> {
+  const [row] = await db<TokenRow>("personal_access_tokens").insert(token).returning("*");
+  return row as TokenRow;
+}
+
+export const listTokensOfUser = (db: Queryable, userId: number): Promise<TokenRow[]> =>
+  db<TokenRow>("personal_access_tokens").where({ user_id: userId }).orderBy("created_at", "desc").orderBy("id", "desc");
+
+export const findTokenOfUser = (db: Queryable, userId: number, id: number): Promise<TokenRow | undefined> =>
+  db<TokenRow>("personal_access_tokens").where({ id, user_id: userId }).first();
+
+export const findTokenByHash = (db: Queryable, tokenHash: string): Promise<TokenRow | undefined> =>
+  db<TokenRow>("personal_access_tokens").where({ token_hash: tokenHash }).first();
+
+export async function updateToken(
+  db: Queryable,
+  id: number,
+  changes: Partial<Pick<TokenRow, "description" | "permission" | "all_repositories" | "active">>,
+): Promise<TokenRow> {
+  const [row] = await db<TokenRow>("personal_access_tokens")
+    .where({ id })
+    .update({ ...changes, updated_at: db.fn.now() })
+    .returning("*");
+  return row as TokenRow;
+}
+
+export async function deleteToken(db: Queryable, id: number): Promise<void> {
+  await db("personal_access_tokens").where({ id }).delete();
+}
+
+export async function replaceTokenScope(db: Queryable, tokenId: number, repositoryIds: number[]): Promise<void> {
+  await db("personal_access_token_repositories").where({ token_id: tokenId }).delete();
+  if (repositoryIds.length > 0) {
+    await db("personal_access_token_repositories").insert(
+      repositoryIds.map((repository_id) => ({ token_id: tokenId, repository_id })),
+    );
+  }
+}
+
+/** "project/name" of each token's scoped repositories, keyed by token id. */
+export async function scopesOfTokens(db: Queryable, tokenIds: number[]): Promise<Map<number, string[]>> {
+  const scopes = new Map<number, string[]>(tokenIds.map((id) => [id, []]));
+  if (tokenIds.length === 0) return scopes;
+  const rows: { token_id: number; full_name: string }[] = await db("personal_access_token_repositories as s")
+    .join("repositories as r", "r.id", "s.repository_id")
+    .join("projects as p", "p.id", "r.project_id")
+    .whereIn("s.token_id", tokenIds)
+    .orderBy(["p.name", "r.name"])
+    .select("s.token_id", db.raw("p.name || '/' || r.name as full_name"));
+  for (const row of rows) scopes.get(row.token_id)?.push(row.full_name);
+  return scopes;
+}

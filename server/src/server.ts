@@ -1,0 +1,76 @@
+import http from "node:http";
+import type { Socket } from "node:net";
+import type { Logger } from "pino";
+import { createApp } from "./app";
+import type { Config } from "./config";
+import { createDb, type Database } from "./db";
+import { ensureInitialAdmin } from "./services/users";
+
+export interface RunningServer {
+  url: string;
+  server: http.Server;
+  database: Database;
+  close(): Promise<void>;
+}
+
+const HEADER_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * Requests that never reach Koa (oversized or broken headers) still get the API's JSON
+ * error shape instead of Node's bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: "headers_too_large", message: `Request headers larger than ${HEADER_LIMIT_BYTES / 1024} KiB` }
+      : { code: "bad_request", message: "Malformed HTTP request" },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/** Opens the database (migrating it), creates the first admin if needed, and listens. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const database = await createDb(config);
+  const admin = await ensureInitialAdmin(database.knex, config.adminPassword);
+  if (admin.generatedPassword) {
+    // Printed once, to the console only, by design (DESIGN §3); never through the logger.
+    process.stdout.write(
+      `\n  First start: created user "admin" with password ${admin.generatedPassword}\n  Change it with PATCH /api/v1/users/admin.\n\n`,
+    );
+  } else if (admin.created) {
+    logger.info("created user admin with the password from ADMIN_PASSWORD");
+  }
+  const { koa } = createApp({ db: database.knex, config, logger });
+  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, koa.callback());
+  server.on("clientError", answerClientError);
+  // git pushes can take long: no request timeout (DESIGN §5); idle keep-alive sockets still close.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    database,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { hash, verify } from "@node-rs/argon2";
+import { generateApiKey, isWellFormedApiKey, PAT_PREFIX, type LoginRequest } from "@clarive/shared";
+import { UnauthenticatedError } from "../errors";
+import { sha256Hex } from "../lib/hash";
+import { deleteApiKey, findUserByApiKeyHash, insertApiKey, touchApiKey } from "../repositories/apiKeys";
+import type { Queryable, UserRow } from "../repositories/types";
+import { findUserByUsername } from "../repositories/users";
+import { audit } from "./audit";
+import type { Actor, RequestMeta } from "./types";
+
+export const hashPassword = (password: string): Promise<string> => hash(password);
+
+// Verifying against a real hash when the user does not exist keeps the response time
+// from telling which usernames exist.
+let decoyHash: Promise<string> | undefined;
+
+async function passwordMatches(user: UserRow | undefined, password: string): Promise<boolean> {
+  if (!user) {
+    decoyHash ??= hash("decoy password that no account has");
+    await verify(await decoyHash, password);
+    return false;
+  }
+  return verify(user.password_hash, password);
+}
+
+export interface AuthenticatedCaller extends Actor {
+  apiKeyId: number;
+}
+
+export async function login(
+  db: Queryable,
+  input: LoginRequest,
+  meta: RequestMeta,
+): Promise<{ apiKey: string; user: UserRow }> {
+  const user = await findUserByUsername(db, input.username);
+  const ok = (await passwordMatches(user, input.password)) && user?.active === true;
+  if (!ok || !user) {
+    await audit(db, user ? { id: user.id, username: user.username } : { id: null, username: input.username }, "login.failed", null, meta);
+    throw new UnauthenticatedError("Wrong username or password", "invalid_credentials");
+  }
+  const apiKey = generateApiKey();
+  await db.transaction(async (trx) => {
+    await insertApiKey(trx, { user_id: user.id, label: input.label ?? "API key", key_hash: sha256Hex(apiKey) });
+    await audit(trx, { id: user.id, username: user.username }, "login.succeeded", null, meta, {
+      label: input.label ?? null,
+    });
+  });
+  return { apiKey, user };
+}
+
+/** Resolves `Authorization: Bearer <API key>` to its user; every refusal is a 401 with a reason. */
+export async function authenticateApiKey(db: Queryable, authorization: string | undefined): Promise<AuthenticatedCaller> {
+  if (!authorization) throw new UnauthenticatedError();
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match?.[1]) {
+    throw new UnauthenticatedError("Malformed Authorization header: expected 'Bearer <API key>'", "invalid_authorization");
+  }
+  const secret = match[1];
+  if (secret.startsWith(PAT_PREFIX)) {
+    throw new UnauthenticatedError(
+      "Personal access tokens are for git over HTTP only; the REST API takes an API key from POST /api/v1/auth/login",
+      "pat_not_accepted",
+    );
+  }
+  if (!isWellFormedApiKey(secret)) throw new UnauthenticatedError("Invalid API key", "invalid_api_key");
+  const row = await findUserByApiKeyHash(db, sha256Hex(secret));
+  if (!row || !row.active) throw new UnauthenticatedError("Invalid API key", "invalid_api_key");
+  await touchApiKey(db, row.api_key_id, new Date());
+  return { id: row.id, username: row.username, isAdmin: row.is_admin, apiKeyId: row.api_key_id };
+}
+
+export async function logout(db: Queryable, caller: AuthenticatedCaller, meta: RequestMeta): Promise<void> {
+  await db.transaction(async (trx) => {
+    await deleteApiKey(trx, caller.apiKeyId);
+    await audit(trx, caller, "logout", null, meta);
+  });
+}

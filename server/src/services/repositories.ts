@@ -1,0 +1,166 @@
+import type { Knex } from "knex";
+import { nameProblem, type MemberAccess, type PatAccess } from "@clarive/shared";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { bareRepositoryPath, initBareRepository, moveRepositoryToTrash } from "../lib/bareRepository";
+import {
+  deleteRepository,
+  deleteRepositoryMembership,
+  findOrCreateProject,
+  findRepository,
+  insertRepository,
+  listMembers,
+  listReachableRepositories,
+  listRepositories,
+  updatePatAccess,
+  upsertRepositoryMembership,
+  type AccessLevel,
+} from "../repositories/gitRepositories";
+import { getGitSettings } from "../repositories/settings";
+import type { Queryable, RepositoryRow } from "../repositories/types";
+import { findUserByUsername } from "../repositories/users";
+import { audit } from "./audit";
+import { requireAdmin } from "./users";
+import type { Actor, RequestMeta } from "./types";
+
+export interface RepositoryView extends RepositoryRow {
+  access: AccessLevel;
+  effectivePatAccess: boolean;
+}
+
+/** DESIGN §3: true → allowed, false → denied, inherit → the global setting. */
+export const effectivePatAccess = (patAccess: PatAccess, patAuthEnabled: boolean): boolean =>
+  patAccess === "inherit" ? patAuthEnabled : patAccess === "true";
+
+export async function listVisibleRepositories(db: Knex, actor: Actor): Promise<RepositoryView[]> {
+  const settings = await getGitSettings(db);
+  const rows: (RepositoryRow & { access: AccessLevel })[] = actor.isAdmin
+    ? (await listRepositories(db)).map((r) => ({ ...r, access: "write" as const }))
+    : await listReachableRepositories(db, actor.id);
+  return rows.map((r) => ({ ...r, effectivePatAccess: effectivePatAccess(r.pat_access, settings.pat_auth_enabled) }));
+}
+
+async function requireRepository(db: Queryable, project: string, name: string): Promise<RepositoryRow> {
+  const repository = await findRepository(db, project, name);
+  if (!repository) throw new NotFoundError(`No repository ${project}/${name}`, "repository_not_found");
+  return repository;
+}
+
+async function view(db: Queryable, repository: RepositoryRow): Promise<RepositoryView> {
+  const settings = await getGitSettings(db);
+  return {
+    ...repository,
+    access: "write",
+    effectivePatAccess: effectivePatAccess(repository.pat_access, settings.pat_auth_enabled),
+  };
+}
+
+export async function createRepository(
+  db: Knex,
+  reposDir: string,
+  actor: Actor,
+  input: { project: string; name: string },
+  meta: RequestMeta,
+): Promise<RepositoryView> {
+  requireAdmin(actor);
+  const problems = [nameProblem("project", input.project), nameProblem("repository", input.name)].filter(Boolean);
+  if (problems.length > 0) throw new ValidationError(problems.join("; "), undefined, "invalid_name");
+  return db.transaction(async (trx) => {
+    if (await findRepository(trx, input.project, input.name)) {
+      throw new ConflictError(`Repository ${input.project}/${input.name} already exists`, "repository_exists");
+    }
+    const projectId = await findOrCreateProject(trx, input.project);
+    await insertRepository(trx, projectId, input.name);
+    // Created inside the transaction: if git fails, the row is rolled back with it.
+    await initBareRepository(bareRepositoryPath(reposDir, input.project, input.name));
+    await audit(trx, actor, "repository.created", `repository:${input.project}/${input.name}`, meta);
+    return view(trx, await requireRepository(trx, input.project, input.name));
+  });
+}
+
+export async function setRepositoryPatAccess(
+  db: Knex,
+  actor: Actor,
+  project: string,
+  name: string,
+  patAccess: PatAccess,
+  meta: RequestMeta,
+): Promise<RepositoryView> {
+  requireAdmin(actor);
+  return db.transaction(async (trx) => {
+    const repository = await requireRepository(trx, project, name);
+    await updatePatAccess(trx, repository.id, patAccess);
+    await audit(trx, actor, "repository.pat_access_changed", `repository:${project}/${name}`, meta, {
+      before: repository.pat_access,
+      after: patAccess,
+    });
+    return view(trx, { ...repository, pat_access: patAccess });
+  });
+}
+
+export async function removeRepository(
+  db: Knex,
+  reposDir: string,
+  actor: Actor,
+  project: string,
+  name: string,
+  meta: RequestMeta,
+): Promise<void> {
+  requireAdmin(actor);
+  await db.transaction(async (trx) => {
+    const repository = await requireRepository(trx, project, name);
+    await deleteRepository(trx, repository.id);
+    const movedTo = await moveRepositoryToTrash(reposDir, bareRepositoryPath(reposDir, project, name), `${project}/${name}`);
+    await audit(trx, actor, "repository.deleted", `repository:${project}/${name}`, meta, { movedTo });
+  });
+}
+
+export async function listRepositoryMembers(
+  db: Knex,
+  actor: Actor,
+  project: string,
+  name: string,
+): Promise<{ username: string; access: MemberAccess }[]> {
+  requireAdmin(actor);
+  const repository = await requireRepository(db, project, name);
+  return listMembers(db, repository.id);
+}
+
+export async function setRepositoryMember(
+  db: Knex,
+  actor: Actor,
+  project: string,
+  name: string,
+  username: string,
+  access: MemberAccess,
+  meta: RequestMeta,
+): Promise<{ username: string; access: MemberAccess }> {
+  requireAdmin(actor);
+  return db.transaction(async (trx) => {
+    const repository = await requireRepository(trx, project, name);
+    const user = await findUserByUsername(trx, username);
+    if (!user) throw new NotFoundError(`No user named "${username}"`, "user_not_found");
+    await upsertRepositoryMembership(trx, user.id, repository.id, access);
+    await audit(trx, actor, "membership.set", `repository:${project}/${name}`, meta, { user: user.username, access });
+    return { username: user.username, access };
+  });
+}
+
+export async function removeRepositoryMember(
+  db: Knex,
+  actor: Actor,
+  project: string,
+  name: string,
+  username: string,
+  meta: RequestMeta,
+): Promise<void> {
+  requireAdmin(actor);
+  await db.transaction(async (trx) => {
+    const repository = await requireRepository(trx, project, name);
+    const user = await findUserByUsername(trx, username);
+    if (!user) throw new NotFoundError(`No user named "${username}"`, "user_not_found");
+    if ((await deleteRepositoryMembership(trx, user.id, repository.id)) === 0) {
+      throw new NotFoundError(`${user.username} is not a member of ${project}/${name}`, "membership_not_found");
+    }
+    await audit(trx, actor, "membership.removed", `repository:${project}/${name}`, meta, { user: user.username });
+  });
+}

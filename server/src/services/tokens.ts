@@ -1,0 +1,163 @@
+import type { Knex } from "knex";
+import {
+  generatePersonalAccessToken,
+  resolveExpiry,
+  secretHint,
+  type CreateTokenRequest,
+  type UpdateTokenRequest,
+} from "@clarive/shared";
+import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { sha256Hex } from "../lib/hash";
+import { anyRepositoryWithPatAccessOn, findRepository, membershipAccess } from "../repositories/gitRepositories";
+import { getGitSettings } from "../repositories/settings";
+import {
+  deleteToken,
+  findTokenOfUser,
+  insertToken,
+  listTokensOfUser,
+  replaceTokenScope,
+  scopesOfTokens,
+  updateToken,
+} from "../repositories/tokens";
+import type { Queryable, TokenRow } from "../repositories/types";
+import { audit, type AuditAction } from "./audit";
+import type { Actor, RequestMeta } from "./types";
+
+export interface TokenView extends TokenRow {
+  repositories: string[];
+}
+
+async function withScopes(db: Queryable, rows: TokenRow[]): Promise<TokenView[]> {
+  const scopes = await scopesOfTokens(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({ ...r, repositories: scopes.get(r.id) ?? [] }));
+}
+
+async function requireOwnToken(db: Queryable, actor: Actor, id: number): Promise<TokenRow> {
+  // Another user's token id answers exactly like a missing one: ids must not leak who owns what.
+  const token = await findTokenOfUser(db, actor.id, id);
+  if (!token) throw new NotFoundError(`No token with id ${id}`, "token_not_found");
+  return token;
+}
+
+/**
+ * Turns "project/name" entries into repository ids, refusing any that does not exist or
+ * that the owner cannot reach. An empty list means every repository the owner can reach.
+ */
+async function resolveScope(db: Queryable, actor: Actor, entries: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const entry of new Set(entries)) {
+    const [project = "", name = ""] = entry.split("/");
+    const repository = await findRepository(db, project, name);
+    const reachable =
+      repository !== undefined && (actor.isAdmin || (await membershipAccess(db, actor.id, repository.id)) !== null);
+    if (!repository || !reachable) {
+      throw new ValidationError(
+        `Repository "${entry}" does not exist or you have no access to it`,
+        { repository: entry },
+        "invalid_repository_scope",
+      );
+    }
+    ids.push(repository.id);
+  }
+  return ids;
+}
+
+export async function listOwnTokens(db: Knex, actor: Actor): Promise<TokenView[]> {
+  return withScopes(db, await listTokensOfUser(db, actor.id));
+}
+
+export async function getOwnToken(db: Knex, actor: Actor, id: number): Promise<TokenView> {
+  const [view] = await withScopes(db, [await requireOwnToken(db, actor, id)]);
+  return view as TokenView;
+}
+
+export async function createToken(
+  db: Knex,
+  actor: Actor,
+  input: CreateTokenRequest,
+  meta: RequestMeta,
+): Promise<{ view: TokenView; token: string }> {
+  if ((input.expiresInDays === undefined) === (input.expiresAt === undefined)) {
+    throw new ValidationError("Give exactly one of expiresInDays or expiresAt", undefined, "invalid_expiration");
+  }
+  return db.transaction(async (trx) => {
+    const settings = await getGitSettings(trx);
+    if (!settings.pat_auth_enabled && !(await anyRepositoryWithPatAccessOn(trx))) {
+      throw new ForbiddenError(
+        "Personal access token authentication is turned off on this server (globally and for every repository); ask an administrator to enable it",
+        "pat_auth_disabled",
+      );
+    }
+    const expiry = resolveExpiry(
+      input.expiresInDays !== undefined
+        ? { expiresInDays: input.expiresInDays }
+        : { expiresAt: new Date(input.expiresAt as string) },
+      settings.max_lifetime_days,
+    );
+    if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");
+    const repositoryIds = await resolveScope(trx, actor, input.repositories ?? []);
+    const token = generatePersonalAccessToken();
+    const row = await insertToken(trx, {
+      user_id: actor.id,
+      description: input.description,
+      permission: input.permission,
+      all_repositories: repositoryIds.length === 0,
+      token_hash: sha256Hex(token),
+      token_hint: secretHint(token),
+      expires_at: expiry.expiresAt,
+    });
+    await replaceTokenScope(trx, row.id, repositoryIds);
+    const [view] = await withScopes(trx, [row]);
+    await audit(trx, actor, "token.created", `token:${row.id}`, meta, {
+      description: row.description,
+      permission: row.permission,
+      repositories: view?.repositories ?? [],
+      expiresAt: row.expires_at.toISOString(),
+    });
+    return { view: view as TokenView, token };
+  });
+}
+
+export async function updateOwnToken(
+  db: Knex,
+  actor: Actor,
+  id: number,
+  changes: UpdateTokenRequest,
+  meta: RequestMeta,
+): Promise<TokenView> {
+  if (Object.values(changes).every((v) => v === undefined)) {
+    throw new ValidationError("Nothing to change: give description, repositories, permission and/or active");
+  }
+  return db.transaction(async (trx) => {
+    const before = await requireOwnToken(trx, actor, id);
+    const repositoryIds = changes.repositories === undefined ? undefined : await resolveScope(trx, actor, changes.repositories);
+    const row = await updateToken(trx, id, {
+      ...(changes.description !== undefined && { description: changes.description }),
+      ...(changes.permission !== undefined && { permission: changes.permission }),
+      ...(changes.active !== undefined && { active: changes.active }),
+      ...(repositoryIds !== undefined && { all_repositories: repositoryIds.length === 0 }),
+    });
+    if (repositoryIds !== undefined) await replaceTokenScope(trx, id, repositoryIds);
+    const [view] = await withScopes(trx, [row]);
+    const { active, ...edits } = changes;
+    if (active !== undefined && active !== before.active) {
+      const action: AuditAction = active ? "token.activated" : "token.deactivated";
+      await audit(trx, actor, action, `token:${id}`, meta);
+    }
+    if (Object.values(edits).some((v) => v !== undefined)) {
+      await audit(trx, actor, "token.updated", `token:${id}`, meta, edits);
+    }
+    return view as TokenView;
+  });
+}
+
+export async function deleteOwnToken(db: Knex, actor: Actor, id: number, meta: RequestMeta): Promise<void> {
+  await db.transaction(async (trx) => {
+    const token = await requireOwnToken(trx, actor, id);
+    await deleteToken(trx, token.id);
+    await audit(trx, actor, "token.deleted", `token:${id}`, meta, { description: token.description });
+  });
+}

@@ -1,0 +1,3 @@
+export * from "./token-format";
+export * from "./limits";
+export * from "./dto";
