@@ -2,7 +2,7 @@ import Koa from "koa";
 import Router from "@koa/router";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import type { Config } from "./config";
+import type { ServiceConfig } from "./config";
 import { Api } from "./http/api";
 import { jsonBodyMiddleware } from "./middleware/body";
 import { errorMiddleware } from "./middleware/errors";
@@ -17,7 +17,7 @@ import { registerUserRoutes } from "./routes/users";
 
 export interface AppDeps {
   db: Knex;
-  config: Config;
+  config: ServiceConfig;
   logger: Logger;
 }
 

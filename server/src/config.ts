@@ -24,8 +24,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   reposDir: string;
-  /** Base of clone URLs, without a trailing slash. */
-  publicUrl: string;
+  /** Base of clone URLs, without a trailing slash; when unset, the address the service listens on. */
+  publicUrl: string | undefined;
   adminPassword: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
 }
@@ -43,15 +43,17 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const dataDir = path.resolve(e.DATA_DIR);
-  const publicHost = e.HOST === "0.0.0.0" || e.HOST === "::" ? "localhost" : e.HOST;
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir,
     reposDir: path.resolve(e.REPOS_DIR ?? path.join(dataDir, "repos")),
-    publicUrl: (e.PUBLIC_URL ?? `http://${publicHost}:${e.PORT}`).replace(/\/+$/, ""),
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     adminPassword: e.ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
   };
 }
+
+/** The configuration once the service listens: the public URL is then always known. */
+export type ServiceConfig = Config & { publicUrl: string };

@@ -2,12 +2,13 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app";
-import type { Config } from "./config";
+import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
 import { ensureInitialAdmin } from "./services/users";
 
 export interface RunningServer {
   url: string;
+  config: ServiceConfig;
   server: http.Server;
   database: Database;
   close(): Promise<void>;
@@ -49,8 +50,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } else if (admin.created) {
     logger.info("created user admin with the password from ADMIN_PASSWORD");
   }
-  const { koa } = createApp({ db: database.knex, config, logger });
-  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, koa.callback());
+  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES });
   server.on("clientError", answerClientError);
   // git pushes can take long: no request timeout (DESIGN §5); idle keep-alive sockets still close.
   server.requestTimeout = 0;
@@ -60,9 +60,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const wildcard = config.host === "0.0.0.0" || config.host === "::";
+  const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
+  // The app is built once the port is known, so clone URLs name the real one (PORT=0 in tests).
+  const { koa } = createApp({ db: database.knex, config: serviceConfig, logger });
+  server.on("request", koa.callback());
   return {
-    url: `http://${host}:${port}`,
+    url,
+    config: serviceConfig,
     server,
     database,
     close: async () => {

@@ -2,7 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-ope
 import Router from "@koa/router";
 import type { Context } from "koa";
 import type { Knex } from "knex";
-import type { Config } from "../config";
+import type { ServiceConfig } from "../config";
 import { DomainError, ValidationError } from "../errors";
 import { ErrorSchema } from "../schemas/common";
 import { z } from "../schemas/zod";
@@ -49,7 +49,7 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
 
 export interface ApiDeps {
   db: Knex;
-  config: Config;
+  config: ServiceConfig;
 }
 
 function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {

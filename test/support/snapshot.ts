@@ -1,0 +1,29 @@
+import type { Knex } from "knex";
+
+const TABLES = [
+  "users",
+  "api_keys",
+  "projects",
+  "repositories",
+  "memberships",
+  "git_settings",
+  "personal_access_tokens",
+  "personal_access_token_repositories",
+  "audit_events",
+];
+
+/**
+ * Every row of every table, for "bad input changes nothing" checks. API keys' last-use
+ * stamps are left out: authenticating a refused request may legitimately touch them.
+ */
+export async function snapshotDatabase(knex: Knex): Promise<string> {
+  const parts: Record<string, unknown[]> = {};
+  for (const table of TABLES) {
+    const rows = await knex(table).select("*").orderByRaw("1");
+    parts[table] = rows.map((row: Record<string, unknown>) => {
+      const { last_used_at: _ignored, ...rest } = row;
+      return table === "api_keys" ? rest : row;
+    });
+  }
+  return JSON.stringify(parts);
+}

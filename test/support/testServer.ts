@@ -1,0 +1,83 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import knexFactory, { type Knex } from "knex";
+import pino from "pino";
+import { parseConfig } from "../../server/src/config";
+import { createDb } from "../../server/src/db";
+import { startServer, type RunningServer } from "../../server/src/server";
+
+/**
+ * Which database the server suites run on: `TEST_DB=postgres` with `TEST_PG_ADMIN_URL`
+ * (set by test/run-all.ts, which starts a real cluster), else embedded PGlite.
+ */
+export const TEST_DB = process.env.TEST_DB === "postgres" ? "postgres" : "pglite";
+export const ADMIN_PASSWORD = "admin-password-for-tests";
+
+let pgliteTemplate: Promise<string> | undefined;
+
+/** Creating a PGlite cluster takes seconds; each test server copies one migrated template instead. */
+function migratedPgliteTemplate(): Promise<string> {
+  pgliteTemplate ??= (async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-pglite-template-"));
+    const db = await createDb({ databaseUrl: undefined, dataDir: dir });
+    await db.close();
+    return path.join(dir, "pg");
+  })();
+  return pgliteTemplate;
+}
+
+async function freshPostgresDatabase(): Promise<string> {
+  const adminUrl = process.env.TEST_PG_ADMIN_URL;
+  if (!adminUrl) throw new Error("TEST_DB=postgres needs TEST_PG_ADMIN_URL (npm test sets both)");
+  const name = `clarive_test_${randomBytes(6).toString("hex")}`;
+  const admin = knexFactory({ client: "pg", connection: adminUrl });
+  try {
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export interface TestServer extends RunningServer {
+  knex: Knex;
+  dataDir: string;
+}
+
+export interface TestServerOptions {
+  /** Share a database with another test server (a second instance of the service). */
+  databaseUrl?: string;
+  env?: Record<string, string>;
+}
+
+/** A real service on a loopback port with its own fresh database and data folder. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-test-"));
+  let databaseUrl = options.databaseUrl;
+  if (!databaseUrl && TEST_DB === "postgres") databaseUrl = await freshPostgresDatabase();
+  if (!databaseUrl) fs.cpSync(await migratedPgliteTemplate(), path.join(dataDir, "pg"), { recursive: true });
+  const config = parseConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    ADMIN_PASSWORD,
+    LOG_LEVEL: "silent",
+    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
+    ...options.env,
+  });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const running = await startServer(config, logger);
+  return {
+    ...running,
+    knex: running.database.knex,
+    dataDir,
+    close: async () => {
+      await running.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import {
+  checksum,
+  generateApiKey,
+  generatePersonalAccessToken,
+  isWellFormedApiKey,
+  isWellFormedPersonalAccessToken,
+  secretHint,
+} from "@clarive/shared";
+
+describe("token format (shared)", () => {
+  it("generates clapat_ + 30 random base62 + 6 checksum characters", () => {
+    const token = generatePersonalAccessToken();
+    assert.match(token, /^clapat_[0-9A-Za-z]{36}$/);
+    assert.equal(token.slice(-6), checksum(token.slice(7, 37)));
+    assert.ok(isWellFormedPersonalAccessToken(token));
+  });
+
+  it("never repeats and uses the whole alphabet", () => {
+    const tokens = new Set(Array.from({ length: 2000 }, generatePersonalAccessToken));
+    assert.equal(tokens.size, 2000);
+    const seen = new Set([...tokens].flatMap((t) => [...t.slice(7, 37)]));
+    assert.equal(seen.size, 62);
+  });
+
+  it("rejects a token whose checksum does not match (a single changed character)", () => {
+    const token = generatePersonalAccessToken();
+    const flipped = token.slice(0, 10) + (token[10] === "a" ? "b" : "a") + token.slice(11);
+    assert.equal(isWellFormedPersonalAccessToken(flipped), false);
+  });
+
+  it("rejects wrong prefix, length and characters", () => {
+    const token = generatePersonalAccessToken();
+    for (const bad of [token.replace("clapat_", "clapi_"), token.slice(0, -1), `${token}x`, token.replace(/.$/, "!"), "", "clapat_"]) {
+      assert.equal(isWellFormedPersonalAccessToken(bad), false, bad);
+    }
+  });
+
+  it("keeps API keys and PATs apart", () => {
+    const key = generateApiKey();
+    assert.match(key, /^clapi_[0-9A-Za-z]{36}$/);
+    assert.ok(isWellFormedApiKey(key));
+    assert.equal(isWellFormedPersonalAccessToken(key), false);
+    assert.equal(isWellFormedApiKey(generatePersonalAccessToken()), false);
+  });
+
+  it("checksum is CRC32 in fixed-width base62 (known value)", () => {
+    // CRC32("123456789") is the standard check value 0xCBF43926; decode the base62 digits back.
+    assert.equal(checksum("123456789").length, 6);
+    let value = 0;
+    for (const ch of checksum("123456789")) {
+      value = value * 62 + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".indexOf(ch);
+    }
+    assert.equal(value, 0xcbf43926);
+  });
+
+  it("hints show the prefix and last four characters only", () => {
+    const token = generatePersonalAccessToken();
+    assert.equal(secretHint(token), `clapat_…${token.slice(-4)}`);
+  });
+});
