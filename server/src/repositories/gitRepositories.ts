@@ -101,6 +101,9 @@ export async function upsertRepositoryMembership(
   );
 }
 
-export async function deleteRepositoryMembership(db: Queryable, userId: number, repositoryId: number): Promise<number> {
-  return db("memberships").where({ user_id: userId, repository_id: repositoryId }).delete();
+/** True when a membership was there to delete. */
+export async function deleteRepositoryMembership(db: Queryable, userId: number, repositoryId: number): Promise<boolean> {
+  // returning() rather than the affected-row count, which the PGlite dialect does not report reliably.
+  const rows = await db("memberships").where({ user_id: userId, repository_id: repositoryId }).delete().returning("id");
+  return rows.length > 0;
 }

@@ -158,7 +158,7 @@ export async function removeRepositoryMember(
     const repository = await requireRepository(trx, project, name);
     const user = await findUserByUsername(trx, username);
     if (!user) throw new NotFoundError(`No user named "${username}"`, "user_not_found");
-    if ((await deleteRepositoryMembership(trx, user.id, repository.id)) === 0) {
+    if (!(await deleteRepositoryMembership(trx, user.id, repository.id))) {
       throw new NotFoundError(`${user.username} is not a member of ${project}/${name}`, "membership_not_found");
     }
     await audit(trx, actor, "membership.removed", `repository:${project}/${name}`, meta, { user: user.username });
