@@ -52,6 +52,8 @@ export interface TestServerOptions {
   /** Share a database with another test server (a second instance of the service). */
   databaseUrl?: string;
   env?: Record<string, string>;
+  /** Receives the service's log lines (JSON), e.g. to check that no secret is logged. */
+  logLines?: string[];
 }
 
 /** A real service on a loopback port with its own fresh database and data folder. */
@@ -69,7 +71,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
     ...options.env,
   });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const logLines = options.logLines;
+  const logger = logLines
+    ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) })
+    : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const running = await startServer(config, logger);
   return {
     ...running,
