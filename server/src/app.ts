@@ -7,7 +7,10 @@ import { Api } from "./http/api";
 import { jsonBodyMiddleware } from "./middleware/body";
 import { errorMiddleware } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
+import { gitHttpMiddleware } from "./git/routes";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
+import type { GitAuthenticator } from "./services/gitAuth";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerRepositoryRoutes } from "./routes/repositories";
@@ -19,6 +22,7 @@ export interface AppDeps {
   db: Knex;
   config: ServiceConfig;
   logger: Logger;
+  gitAuth: GitAuthenticator;
 }
 
 export interface App {
@@ -26,14 +30,15 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger }: AppDeps): App {
-  const api = new Api({ db, config });
+export function createApp({ db, config, logger, gitAuth }: AppDeps): App {
+  const api = new Api({ db, config, gitAuth });
   registerAuthRoutes(api);
   registerSettingsRoutes(api);
   registerRepositoryRoutes(api);
   registerUserRoutes(api);
   registerTokenRoutes(api);
   registerAuditRoutes(api);
+  registerGitAuthHookRoute(api);
 
   const docs = new Router();
   registerDocsRoutes(docs, api);
@@ -41,6 +46,8 @@ export function createApp({ db, config, logger }: AppDeps): App {
   const koa = new Koa();
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
+  // Before the JSON body parser: git bodies are streamed to git untouched.
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, logger }));
   koa.use(docs.routes());
   koa.use(jsonBodyMiddleware());
   koa.use(api.router.routes());

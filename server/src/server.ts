@@ -4,11 +4,15 @@ import type { Logger } from "pino";
 import { createApp } from "./app";
 import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
+import { GitAuthCache } from "./git/authCache";
+import type { Api } from "./http/api";
+import { DEFAULT_THROTTLE, GitAuthenticator, type ThrottlePolicy } from "./services/gitAuth";
 import { ensureInitialAdmin } from "./services/users";
 
 export interface RunningServer {
   url: string;
   config: ServiceConfig;
+  api: Api;
   server: http.Server;
   database: Database;
   close(): Promise<void>;
@@ -39,7 +43,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /** Opens the database (migrating it), creates the first admin if needed, and listens. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  throttle: ThrottlePolicy = DEFAULT_THROTTLE,
+): Promise<RunningServer> {
   const database = await createDb(config);
   const admin = await ensureInitialAdmin(database.knex, config.adminPassword);
   if (admin.generatedPassword) {
@@ -50,7 +58,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } else if (admin.created) {
     logger.info("created user admin with the password from ADMIN_PASSWORD");
   }
-  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES });
+  const gitAuthCache = new GitAuthCache(database.knex, logger, throttle.windowSeconds);
+  await gitAuthCache.start(database);
+  const gitAuth = new GitAuthenticator(database.knex, gitAuthCache, logger, throttle);
+
+  // The app is built once the port is known, so clone URLs name the real one (PORT=0 in
+  // tests); a request in that instant gets a 503 rather than hanging.
+  let handle: http.RequestListener | undefined;
+  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
+    if (handle) return handle(req, res);
+    res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1" });
+    res.end(JSON.stringify({ error: { code: "starting", message: "The service is starting" } }));
+  });
   server.on("clientError", answerClientError);
   // git pushes can take long: no request timeout (DESIGN §5); idle keep-alive sockets still close.
   server.requestTimeout = 0;
@@ -64,12 +83,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
-  // The app is built once the port is known, so clone URLs name the real one (PORT=0 in tests).
-  const { koa } = createApp({ db: database.knex, config: serviceConfig, logger });
-  server.on("request", koa.callback());
+  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAuth });
+  handle = koa.callback();
   return {
     url,
     config: serviceConfig,
+    api,
     server,
     database,
     close: async () => {
@@ -77,6 +96,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await gitAuthCache.stop();
       await database.close();
     },
   };

@@ -7,6 +7,11 @@ import pino from "pino";
 import { parseConfig } from "../../server/src/config";
 import { createDb } from "../../server/src/db";
 import { startServer, type RunningServer } from "../../server/src/server";
+import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/services/gitAuth";
+
+/** Suites that fail logins on purpose would trip the real limit; the throttle suite uses DEFAULT_THROTTLE. */
+export const RELAXED_THROTTLE: ThrottlePolicy = { ...DEFAULT_THROTTLE, maxFailures: 1000 };
+export { DEFAULT_THROTTLE };
 
 /**
  * Which database the server suites run on: `TEST_DB=postgres` with `TEST_PG_ADMIN_URL`
@@ -52,6 +57,8 @@ export interface TestServerOptions {
   /** Share a database with another test server (a second instance of the service). */
   databaseUrl?: string;
   env?: Record<string, string>;
+  /** Failed-login throttling; tests that fail on purpose raise the limit so they do not trip it. */
+  throttle?: ThrottlePolicy;
   /** Receives the service's log lines (JSON), e.g. to check that no secret is logged. */
   logLines?: string[];
 }
@@ -75,7 +82,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = logLines
     ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const running = await startServer(config, logger);
+  const running = await startServer(config, logger, options.throttle ?? RELAXED_THROTTLE);
   return {
     ...running,
     knex: running.database.knex,

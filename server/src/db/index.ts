@@ -5,6 +5,7 @@ import pg from "pg";
 import ClientPgLite from "knex-pglite";
 import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
 import type { Config } from "../config";
+import { listenPglite, listenPostgres, type Listener, type NotificationHandlers } from "./listener";
 import { migrationSource } from "./migrations";
 
 export type Db = Knex;
@@ -17,16 +18,33 @@ const parseInt8 = (value: string): number => Number(value);
 export interface Database {
   knex: Knex;
   kind: DbKind;
+  /** LISTEN to channels; notifications arrive when the notifying transaction commits. */
+  listen(channels: string[], handlers: NotificationHandlers): Promise<Listener>;
   close(): Promise<void>;
 }
 
 /** Real Postgres when `databaseUrl` is set; otherwise embedded PGlite under `dataDir/pg`. Runs migrations. */
 export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
-  const knex = config.databaseUrl ? postgresKnex(config.databaseUrl) : pgliteKnex(path.join(config.dataDir, "pg"));
+  const { databaseUrl } = config;
+  if (databaseUrl) {
+    const knex = postgresKnex(databaseUrl);
+    await knex.migrate.latest({ migrationSource });
+    return {
+      knex,
+      kind: "postgres",
+      listen: (channels, handlers) => listenPostgres(databaseUrl, channels, handlers),
+      close: () => knex.destroy(),
+    };
+  }
+  const directory = path.join(config.dataDir, "pg");
+  fs.mkdirSync(directory, { recursive: true });
+  const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+  const knex = pgliteKnex(pglite);
   await knex.migrate.latest({ migrationSource });
   return {
     knex,
-    kind: config.databaseUrl ? "postgres" : "pglite",
+    kind: "pglite",
+    listen: (channels, handlers) => listenPglite(pglite, channels, handlers),
     close: () => knex.destroy(),
   };
 }
@@ -45,9 +63,7 @@ function postgresKnex(connectionString: string): Knex {
   });
 }
 
-function pgliteKnex(directory: string): Knex {
-  fs.mkdirSync(directory, { recursive: true });
-  const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+function pgliteKnex(pglite: PGlite): Knex {
   return knexFactory({
     client: ClientPgLite,
     dialect: "postgres",

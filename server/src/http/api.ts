@@ -7,6 +7,7 @@ import { DomainError, ValidationError } from "../errors";
 import { ErrorSchema } from "../schemas/common";
 import { z } from "../schemas/zod";
 import { authenticateApiKey, type AuthenticatedCaller } from "../services/auth";
+import type { GitAuthenticator } from "../services/gitAuth";
 import type { RequestMeta } from "../services/types";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -50,6 +51,7 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
 export interface ApiDeps {
   db: Knex;
   config: ServiceConfig;
+  gitAuth: GitAuthenticator;
 }
 
 function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {

@@ -40,7 +40,7 @@ export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) ctx.throw(404);
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) ctx.throw(404);
     } catch (err) {
       const { status, body, internal } = toErrorBody(err);
       if (internal) logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");

@@ -19,7 +19,8 @@ export type AuditAction =
   | "token.updated"
   | "token.activated"
   | "token.deactivated"
-  | "token.deleted";
+  | "token.deleted"
+  | "git.auth_failed";
 
 /**
  * Records one audit event in the caller's transaction, so the event exists exactly when

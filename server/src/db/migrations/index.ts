@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import * as initial from "./001_initial";
+import * as gitAuth from "./002_git_auth";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 // Migrations are imported, not discovered on disk, so they run the same under tsx, a bundle or tests.
 const migrations: Record<string, Migration> = {
   "001_initial": initial,
+  "002_git_auth": gitAuth,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

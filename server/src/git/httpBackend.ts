@@ -1,0 +1,121 @@
+import { spawn } from "node:child_process";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { GitRequestTarget } from "./gitPath";
+
+export interface BackendRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  reposDir: string;
+  target: GitRequestTarget;
+  remoteUser: string;
+  remoteAddr: string;
+  logger: Logger;
+}
+
+// Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
+const GIT_PROTOCOL = /^[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?(:[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?)*$/;
+const HEADER_END = /\r?\n\r?\n/;
+const MAX_CGI_HEADER_BYTES = 64 * 1024;
+
+/**
+ * The CGI environment, built from validated values only: never from client header names,
+ * so a client cannot smuggle variables such as GIT_CONFIG_* into git.
+ */
+function cgiEnvironment(r: BackendRequest): NodeJS.ProcessEnv {
+  const { req, target } = r;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    GIT_PROJECT_ROOT: r.reposDir,
+    GIT_HTTP_EXPORT_ALL: "1",
+    PATH_INFO: `/${target.project}/${target.repository}.git/${target.endpoint}`,
+    QUERY_STRING: target.endpoint === "info/refs" ? `service=${target.service}` : "",
+    REQUEST_METHOD: req.method ?? "GET",
+    REMOTE_USER: r.remoteUser,
+    REMOTE_ADDR: r.remoteAddr,
+    GATEWAY_INTERFACE: "CGI/1.1",
+  };
+  const contentType = req.headers["content-type"];
+  if (contentType) env.CONTENT_TYPE = contentType;
+  // A chunked body has no length: git http-backend then reads to end of input.
+  const length = req.headers["content-length"];
+  if (length && /^\d+$/.test(length) && !req.headers["transfer-encoding"]) env.CONTENT_LENGTH = length;
+  const encoding = req.headers["content-encoding"];
+  if (encoding === "gzip" || encoding === "x-gzip") env.HTTP_CONTENT_ENCODING = encoding;
+  const protocol = req.headers["git-protocol"];
+  if (typeof protocol === "string" && protocol.length <= 256 && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
+  return env;
+}
+
+function parseCgiHeaders(block: string): { status: number; headers: [string, string][] } {
+  let status = 200;
+  const headers: [string, string][] = [];
+  for (const line of block.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 500;
+    else headers.push([name, value]);
+  }
+  return { status, headers };
+}
+
+/**
+ * Runs `git http-backend` for one authorised request, streaming the request body in and the
+ * response out with backpressure (pipe), and killing git when the client goes away.
+ * Resolves when the response is over.
+ */
+export function serveWithHttpBackend(r: BackendRequest): Promise<void> {
+  const { req, res, logger } = r;
+  return new Promise((resolve) => {
+    const child = spawn("git", ["http-backend"], { env: cgiEnvironment(r), stdio: ["pipe", "pipe", "pipe"] });
+    let headersDone = false;
+    let pending = Buffer.alloc(0);
+    let stderr = "";
+
+    const finish = () => resolve();
+    res.once("close", () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      finish();
+    });
+
+    req.pipe(child.stdin);
+    child.stdin.on("error", () => undefined); // git may exit before reading everything (e.g. on a bad pack)
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString();
+    });
+
+    const onData = (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      const text = pending.toString("latin1");
+      const end = HEADER_END.exec(text);
+      if (!end) {
+        if (pending.length > MAX_CGI_HEADER_BYTES) child.kill("SIGKILL");
+        return;
+      }
+      headersDone = true;
+      child.stdout.off("data", onData);
+      const { status, headers } = parseCgiHeaders(text.slice(0, end.index));
+      res.writeHead(status, headers);
+      // latin1 maps each byte to one character, so string offsets are byte offsets.
+      const rest = pending.subarray(end.index + end[0].length);
+      if (rest.length > 0) res.write(rest);
+      child.stdout.pipe(res);
+    };
+    child.stdout.on("data", onData);
+
+    child.on("error", (error) => {
+      logger.error({ err: error }, "could not run git http-backend");
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end("Internal error running git\n");
+    });
+    child.on("close", (code) => {
+      if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, "git http-backend failed");
+      if (!headersDone) {
+        if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
+        res.end("git http-backend produced no response\n");
+      }
+    });
+  });
+}

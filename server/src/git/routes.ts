@@ -1,0 +1,58 @@
+import type { Context, Middleware } from "koa";
+import type { Logger } from "pino";
+import type { GitAuthenticator } from "../services/gitAuth";
+import { parseGitRequest } from "./gitPath";
+import { serveWithHttpBackend } from "./httpBackend";
+
+export const GIT_PREFIX = "/git/";
+const REALM = 'Basic realm="Clarive"';
+
+/**
+ * git speaks plain text: on a 403, git prints a text/plain body as "remote: …" lines, which is
+ * how a user learns *why* a push was refused.
+ */
+function refuse(ctx: Context, status: number, message: string, headers: Record<string, string> = {}): void {
+  ctx.status = status;
+  ctx.set(headers);
+  ctx.type = "text/plain; charset=utf-8";
+  ctx.body = `${message}\n`;
+}
+
+/** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
+export function gitHttpMiddleware(deps: { reposDir: string; gitAuth: GitAuthenticator; logger: Logger }): Middleware {
+  return async (ctx, next) => {
+    if (!ctx.path.startsWith(GIT_PREFIX)) return next();
+    const service = typeof ctx.query.service === "string" ? ctx.query.service : undefined;
+    const parsed = parseGitRequest(ctx.path, ctx.method, service);
+    if (!parsed.ok) return refuse(ctx, parsed.status, parsed.message);
+    const { target } = parsed;
+    const decision = await deps.gitAuth.authorize({
+      authorization: ctx.get("authorization") || undefined,
+      project: target.project,
+      repository: target.repository,
+      write: target.write,
+      ip: ctx.ip || null,
+    });
+    if (!decision.ok) {
+      ctx.state.errorCode = `git_${decision.status}`;
+      const headers: Record<string, string> =
+        decision.status === 401
+          ? { "WWW-Authenticate": REALM }
+          : decision.status === 429
+            ? { "Retry-After": String(decision.retryAfterSeconds ?? 60) }
+            : {};
+      return refuse(ctx, decision.status, decision.message, headers);
+    }
+    ctx.state.user = decision.username;
+    ctx.respond = false;
+    await serveWithHttpBackend({
+      req: ctx.req,
+      res: ctx.res,
+      reposDir: deps.reposDir,
+      target,
+      remoteUser: decision.username,
+      remoteAddr: ctx.ip,
+      logger: deps.logger,
+    });
+  };
+}

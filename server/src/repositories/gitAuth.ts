@@ -1,0 +1,91 @@
+import type { Queryable } from "./types";
+
+/** Everything about a token and its owner that a git auth decision needs, in one query. */
+export interface TokenAuthRow {
+  id: number;
+  user_id: number;
+  permission: "read" | "read-write";
+  all_repositories: boolean;
+  active: boolean;
+  expires_at: Date;
+  username: string;
+  user_active: boolean;
+  is_admin: boolean;
+  scope: number[];
+}
+
+export async function findTokenForAuth(db: Queryable, tokenHash: string): Promise<TokenAuthRow | undefined> {
+  const row: TokenAuthRow | undefined = await db("personal_access_tokens as t")
+    .join("users as u", "u.id", "t.user_id")
+    .where("t.token_hash", tokenHash)
+    .first(
+      "t.id",
+      "t.user_id",
+      "t.permission",
+      "t.all_repositories",
+      "t.active",
+      "t.expires_at",
+      "u.username",
+      "u.active as user_active",
+      "u.is_admin",
+      db.raw(
+        "coalesce((SELECT array_agg(s.repository_id) FROM personal_access_token_repositories s WHERE s.token_id = t.id), '{}') AS scope",
+      ),
+    );
+  return row;
+}
+
+/** Records a successful use; at most one write per token per minute, whatever the traffic. */
+export async function touchTokenUse(db: Queryable, id: number, ip: string | null, now: Date): Promise<void> {
+  await db("personal_access_tokens")
+    .where({ id })
+    .andWhere((q) => q.whereNull("last_used_at").orWhere("last_used_at", "<", new Date(now.getTime() - 60_000)))
+    .update({ last_used_at: now, last_used_ip: ip });
+}
+
+export interface ThrottleRow {
+  key: string;
+  failures: number;
+  window_started_at: Date;
+  blocked_until: Date | null;
+}
+
+/**
+ * Counts one failure for a key in a sliding window that restarts once it is older than
+ * `windowSeconds`; reaching `limit` blocks the key for `cooldownSeconds`. One statement, so
+ * concurrent failures on several instances all count.
+ */
+export async function recordAuthFailure(
+  db: Queryable,
+  key: string,
+  limit: number,
+  windowSeconds: number,
+  cooldownSeconds: number,
+): Promise<ThrottleRow> {
+  const result = await db.raw(
+    `INSERT INTO auth_throttle AS a (key, failures, window_started_at) VALUES (:key, 1, now())
+     ON CONFLICT (key) DO UPDATE SET
+       failures = CASE WHEN a.window_started_at < now() - make_interval(secs => :window) THEN 1 ELSE a.failures + 1 END,
+       window_started_at = CASE WHEN a.window_started_at < now() - make_interval(secs => :window) THEN now() ELSE a.window_started_at END,
+       blocked_until = CASE
+         WHEN a.window_started_at >= now() - make_interval(secs => :window) AND a.failures + 1 >= :limit
+           THEN now() + make_interval(secs => :cooldown)
+         ELSE a.blocked_until END
+     RETURNING key, failures, window_started_at, blocked_until`,
+    { key, window: windowSeconds, limit, cooldown: cooldownSeconds },
+  );
+  return (result.rows as ThrottleRow[])[0] as ThrottleRow;
+}
+
+export async function clearAuthFailures(db: Queryable, keys: string[]): Promise<void> {
+  await db("auth_throttle").whereIn("key", keys).delete();
+}
+
+export const findThrottles = (db: Queryable, keys: string[]): Promise<ThrottleRow[]> =>
+  db<ThrottleRow>("auth_throttle").whereIn("key", keys);
+
+/** Keys that still matter: blocked, or with failures in a window that has not run out. */
+export const loadLiveThrottles = (db: Queryable, windowSeconds: number): Promise<ThrottleRow[]> =>
+  db<ThrottleRow>("auth_throttle")
+    .where("blocked_until", ">", db.fn.now())
+    .orWhere("window_started_at", ">", db.raw("now() - make_interval(secs => ?)", [windowSeconds]));

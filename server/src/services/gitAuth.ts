@@ -1,0 +1,136 @@
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import { API_KEY_PREFIX, isWellFormedPersonalAccessToken } from "@clarive/shared";
+import type { GitAuthCache } from "../git/authCache";
+import { sha256Hex } from "../lib/hash";
+import { clearAuthFailures, recordAuthFailure, touchTokenUse } from "../repositories/gitAuth";
+import { audit } from "./audit";
+import { effectivePatAccess } from "./repositories";
+
+export interface GitAccessRequest {
+  authorization: string | undefined;
+  project: string;
+  repository: string;
+  write: boolean;
+  ip: string | null;
+}
+
+export type GitAccessDecision =
+  | { ok: true; username: string; tokenId: number }
+  | { ok: false; status: 401 | 403 | 404 | 429; message: string; retryAfterSeconds?: number };
+
+export interface ThrottlePolicy {
+  maxFailures: number;
+  windowSeconds: number;
+  cooldownSeconds: number;
+}
+
+export const DEFAULT_THROTTLE: ThrottlePolicy = { maxFailures: 10, windowSeconds: 300, cooldownSeconds: 300 };
+
+const TOUCH_INTERVAL_MS = 60_000;
+
+function parseBasic(header: string): { username: string; password: string } | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(header);
+  if (!match?.[1]) return null;
+  const decoded = Buffer.from(match[1], "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * The PAT rules of DESIGN §5 for one git request. 401 means "these credentials are no good"
+ * (git then forgets them), 403 "good credentials, not allowed here", 404 "no such repository".
+ */
+export class GitAuthenticator {
+  private readonly lastTouched = new Map<number, number>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly cache: GitAuthCache,
+    private readonly logger: Logger,
+    private readonly throttle: ThrottlePolicy = DEFAULT_THROTTLE,
+  ) {}
+
+  async authorize(request: GitAccessRequest): Promise<GitAccessDecision> {
+    // git's first request carries no credentials: the normal challenge, not a failed login.
+    if (!request.authorization) return { ok: false, status: 401, message: "Authentication required" };
+    const credentials = parseBasic(request.authorization);
+    const username = credentials?.username ?? "";
+    const throttleKeys = [`ip:${request.ip ?? "unknown"}`, ...(username ? [`user:${username.toLowerCase()}`] : [])];
+
+    const blockedUntil = Math.max(
+      0,
+      ...(await this.cache.throttleStates(throttleKeys)).map((state) => state.blockedUntil ?? 0),
+    );
+    if (blockedUntil > Date.now()) {
+      return {
+        ok: false,
+        status: 429,
+        message: "Too many failed logins; try again later",
+        retryAfterSeconds: Math.ceil((blockedUntil - Date.now()) / 1000),
+      };
+    }
+
+    const fail = (reason: string, message = "Invalid username or token") =>
+      this.failure(throttleKeys, username, reason, request.ip).then((): GitAccessDecision => ({ ok: false, status: 401, message }));
+
+    if (!credentials) return fail("malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
+    const { password } = credentials;
+    if (password.startsWith(API_KEY_PREFIX)) {
+      return fail("API key used for git", "API keys are for the REST API; git needs a personal access token");
+    }
+    // Shape and checksum first: a malformed token costs no database query.
+    if (!isWellFormedPersonalAccessToken(password)) return fail("malformed token");
+    const token = await this.cache.token(sha256Hex(password));
+    if (!token) return fail("unknown token");
+    if (token.username.toLowerCase() !== username.toLowerCase()) return fail("token used with another username");
+    if (!token.user_active) return fail("owner deactivated");
+    if (!token.active) return fail("token inactive", "This token is deactivated");
+    if (token.expires_at.getTime() <= Date.now()) return fail("token expired", "This token has expired");
+
+    const fullName = `${request.project}/${request.repository}`;
+    const repository = await this.cache.repository(request.project, request.repository);
+    if (!repository) return { ok: false, status: 404, message: `Repository ${fullName} not found` };
+
+    const deny = (message: string): GitAccessDecision => ({ ok: false, status: 403, message });
+    if (!effectivePatAccess(repository.patAccess, await this.cache.patAuthEnabled())) {
+      return deny(`Personal access tokens are not allowed for ${fullName}`);
+    }
+    if (!token.all_repositories && !token.scope.includes(repository.id)) {
+      return deny(`This token does not grant access to ${fullName}`);
+    }
+    const ownerAccess = token.is_admin ? "write" : await this.cache.membership(token.user_id, repository.id);
+    if (!ownerAccess) return deny(`${token.username} has no access to ${fullName}`);
+    if (request.write && ownerAccess !== "write") return deny(`${token.username} has read-only access to ${fullName}`);
+    if (request.write && token.permission !== "read-write") {
+      return deny("This token is read-only: pushing needs a read & write token");
+    }
+
+    await this.success(throttleKeys, token.id, request.ip);
+    return { ok: true, username: token.username, tokenId: token.id };
+  }
+
+  private async failure(keys: string[], username: string, reason: string, ip: string | null): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      for (const key of keys) {
+        await recordAuthFailure(trx, key, this.throttle.maxFailures, this.throttle.windowSeconds, this.throttle.cooldownSeconds);
+      }
+      await audit(trx, username ? { id: null, username } : null, "git.auth_failed", null, { ip }, { reason });
+    });
+  }
+
+  private async success(keys: string[], tokenId: number, ip: string | null): Promise<void> {
+    // A success resets the counters, but only costs a write when there is something to reset.
+    if ((await this.cache.throttleStates(keys)).length > 0) await clearAuthFailures(this.db, keys);
+    const now = Date.now();
+    if (now - (this.lastTouched.get(tokenId) ?? 0) >= TOUCH_INTERVAL_MS) {
+      this.lastTouched.set(tokenId, now);
+      if (this.lastTouched.size > 100_000) this.lastTouched.clear();
+      // Off the request's path: last-use stamps must never slow git down or fail a clone.
+      touchTokenUse(this.db, tokenId, ip, new Date(now)).catch((error: unknown) =>
+        this.logger.warn({ err: error, tokenId }, "could not record token use"),
+      );
+    }
+  }
+}
