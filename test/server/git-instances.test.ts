@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { git, gitOk, remoteUrl } from "../support/git";
+import { startTestServer, TEST_DB, type TestServer } from "../support/testServer";
+
+// Two instances need a database both can reach: real Postgres. (PGlite is one process; the
+// same-instance revocation tests in git-http.test.ts cover it.)
+if (TEST_DB === "postgres") {
+  describe("two service instances on one Postgres", () => {
+    let first: TestServer;
+    let second: TestServer;
+    let alice: Client;
+
+    before(async () => {
+      first = await startTestServer();
+      // As in a real deployment, the instances share the database and the repositories' disk.
+      second = await startTestServer({
+        databaseUrl: first.config.databaseUrl,
+        env: { REPOS_DIR: first.config.reposDir },
+      });
+      const admin = await loginAdmin(first);
+      alice = await createUser(admin, first, "alice");
+      await createRepository(admin, "acme", "widgets");
+      await admin.put("/repositories/acme/widgets/members/alice", { access: "write" });
+      await setPatAuth(admin, true);
+    });
+    after(async () => {
+      await second.close();
+      await first.close();
+    });
+
+    it("a token deactivated on one instance fails on the other at the very next request", async () => {
+      const t = await createToken(alice);
+      const onSecond = remoteUrl(second.url, "acme/widgets", "alice", t.token);
+      await gitOk(["ls-remote", onSecond]); // now cached on the second instance
+      await gitOk(["ls-remote", onSecond]);
+      assert.equal((await alice.patch(`/tokens/${t.id}`, { active: false })).status, 200);
+      const refused = await git(["ls-remote", onSecond]);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Authentication failed/);
+      await alice.patch(`/tokens/${t.id}`, { active: true });
+      await gitOk(["ls-remote", onSecond]);
+    });
+
+    it("a token deleted on one instance fails on the other at the very next request", async () => {
+      const t = await createToken(alice);
+      const onSecond = remoteUrl(second.url, "acme/widgets", "alice", t.token);
+      await gitOk(["ls-remote", onSecond]);
+      assert.equal((await alice.delete(`/tokens/${t.id}`)).status, 204);
+      assert.notEqual((await git(["ls-remote", onSecond])).code, 0);
+    });
+
+    it("a global setting changed on one instance applies on the other", async () => {
+      const t = await createToken(alice);
+      const onSecond = remoteUrl(second.url, "acme/widgets", "alice", t.token);
+      await gitOk(["ls-remote", onSecond]);
+      const admin = await loginAdmin(first);
+      await setPatAuth(admin, false);
+      try {
+        assert.match((await git(["ls-remote", onSecond])).stderr, /not allowed/);
+      } finally {
+        await setPatAuth(admin, true);
+      }
+    });
+  });
+}
