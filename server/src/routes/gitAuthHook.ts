@@ -50,6 +50,8 @@ export function registerGitAuthHookRoute(api: Api): void {
         ctx.state.user = decision.username;
         return;
       }
+      // One line for the proxy to show git (nginx: auth_request_set + error_page).
+      ctx.set("X-Clarive-Reason", decision.message);
       if (decision.status === 401) {
         ctx.set("WWW-Authenticate", 'Basic realm="Clarive"');
         throw new UnauthenticatedError(decision.message, "git_unauthenticated");

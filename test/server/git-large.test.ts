@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { createRepository, createToken, loginAdmin, setPatAuth } from "../support/client";
+import { git, gitOk, refOnDisk, remoteUrl, tempDir } from "../support/git";
+import { startTestServer, type TestServer } from "../support/testServer";
+
+describe("large git transfers", () => {
+  let server: TestServer;
+  let remote: string;
+
+  before(async () => {
+    server = await startTestServer();
+    const admin = await loginAdmin(server);
+    await setPatAuth(admin, true);
+    await createRepository(admin, "acme", "big");
+    remote = remoteUrl(server.url, "acme/big", "admin", (await createToken(admin)).token);
+  });
+  after(() => server.close());
+
+  const commitFile = async (dir: string, name: string, bytes: number) => {
+    fs.writeFileSync(path.join(dir, name), randomBytes(bytes)); // incompressible: the pack is as big as the file
+    await gitOk(["add", name], { cwd: dir });
+    await gitOk(["commit", "-qm", `add ${name}`], { cwd: dir });
+  };
+
+  it("pushes a 50 MB pack and clones it back intact", async () => {
+    const dir = tempDir();
+    await gitOk(["init", "-q", dir]);
+    await commitFile(dir, "blob.bin", 50 * 1024 * 1024);
+    await gitOk(["remote", "add", "origin", remote], { cwd: dir });
+    await gitOk(["push", "-q", "origin", "HEAD:main"], { cwd: dir });
+    const head = (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim();
+    assert.equal(await refOnDisk(path.join(server.config.reposDir, "acme", "big.git")), head);
+    const clone = tempDir();
+    await gitOk(["clone", "-q", remote, clone]);
+    assert.equal((await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: clone })).trim(), (await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: dir })).trim());
+    assert.equal(fs.statSync(path.join(clone, "blob.bin")).size, 50 * 1024 * 1024);
+  });
+
+  it("accepts a chunked (> 1 MiB, no Content-Length) upload", async () => {
+    const dir = tempDir();
+    await gitOk(["clone", "-q", remote, dir]);
+    await commitFile(dir, "chunked.bin", 2 * 1024 * 1024);
+    const push = await git(["-c", "http.postBuffer=65536", "push", "origin", "main"], {
+      cwd: dir,
+      env: { GIT_TRACE_CURL: "1", GIT_TRACE_CURL_NO_DATA: "1" },
+    });
+    assert.equal(push.code, 0, push.stderr.slice(-2000));
+    assert.match(push.stderr, /Transfer-Encoding: chunked/i, "git sent the pack chunked");
+    assert.equal(
+      await refOnDisk(path.join(server.config.reposDir, "acme", "big.git")),
+      (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim(),
+    );
+  });
+});

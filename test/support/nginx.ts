@@ -1,0 +1,115 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const EXAMPLE_CONFIG = path.resolve("examples/nginx/clarive-git.conf");
+
+export interface NginxFront {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function findBinary(name: string, candidates: string[]): string {
+  for (const candidate of candidates) if (fs.existsSync(candidate)) return candidate;
+  const which = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
+  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
+  throw new Error(`${name} not found: apt-get install nginx fcgiwrap (.ci/run does)`);
+}
+
+async function waitForSocket(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not start`);
+}
+
+const canConnect = (options: net.NetConnectOpts) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(options, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+  });
+
+/**
+ * Starts fcgiwrap and nginx (each process is ours and is stopped by pid) with a server block,
+ * in a temporary prefix. `serverBlock(socketPath)` returns the server {} configuration.
+ */
+export async function startNginx(port: number, serverBlock: (fcgiwrapSocket: string) => string): Promise<NginxFront> {
+  const nginx = findBinary("nginx", ["/usr/sbin/nginx"]);
+  const fcgiwrap = findBinary("fcgiwrap", ["/usr/sbin/fcgiwrap"]);
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-nginx-"));
+  const socket = path.join(prefix, "fcgiwrap.sock");
+  const children: ChildProcess[] = [];
+  children.push(spawn(fcgiwrap, ["-c", "4", "-s", `unix:${socket}`], { stdio: "ignore" }));
+  await waitForSocket(() => canConnect({ path: socket }), "fcgiwrap");
+  // Relative includes (fastcgi_params, as in the example) resolve against the prefix.
+  for (const file of ["fastcgi_params", "mime.types"]) fs.copyFileSync(path.join("/etc/nginx", file), path.join(prefix, file));
+  const asRoot = process.getuid?.() === 0;
+  fs.writeFileSync(
+    path.join(prefix, "nginx.conf"),
+    `${asRoot ? "user root;\n" : ""}worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  include mime.types;
+  ${serverBlock(socket)}
+}
+`,
+  );
+  const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+  children.push(child);
+  try {
+    await waitForSocket(() => canConnect({ port, host: "127.0.0.1" }), "nginx");
+  } catch (error) {
+    for (const c of children) c.kill("SIGKILL");
+    const log = fs.existsSync(path.join(prefix, "error.log")) ? fs.readFileSync(path.join(prefix, "error.log"), "utf8") : "";
+    throw new Error(`${(error as Error).message}: ${stderr} ${log}`);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      for (const c of children.reverse()) {
+        if (c.exitCode !== null) continue;
+        const exited = new Promise((r) => c.once("exit", r));
+        c.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (c.exitCode === null) c.kill("SIGKILL");
+      }
+      fs.rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The shipped example, with its documented assumptions (ports, folders, socket) replaced by
+ * this run's. Each assumption must be present, so the example cannot drift from the test.
+ */
+export function renderExample(values: { listenPort: number; clarivePort: number; reposDir: string; socket: string }): string {
+  let text = fs.readFileSync(EXAMPLE_CONFIG, "utf8");
+  const replacements: [string, string][] = [
+    ["listen 127.0.0.1:8443;", `listen 127.0.0.1:${values.listenPort};`],
+    ["http://127.0.0.1:8080/api/v1/git/auth", `http://127.0.0.1:${values.clarivePort}/api/v1/git/auth`],
+    ["GIT_PROJECT_ROOT /srv/git;", `GIT_PROJECT_ROOT ${values.reposDir};`],
+    ["unix:/run/fcgiwrap.socket;", `unix:${values.socket};`],
+  ];
+  for (const [from, to] of replacements) {
+    if (!text.includes(from)) throw new Error(`examples/nginx/clarive-git.conf no longer contains "${from}"`);
+    text = text.replace(from, to);
+  }
+  return text.replace(/^#.*$/gm, "");
+}
