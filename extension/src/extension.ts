@@ -1,5 +1,160 @@
-// The extension is built in its own issue (token tree, create/edit/toggle/remove, git remote);
-// until then the manifest exists so the workspace layout and launch configuration are in place.
-export function activate(): void {}
+/**
+ * Entry point: builds the session, the Tokens view, the commands and the git credentials
+ * provider from the pieces in core/, commands/ and vscode/. Kept to wiring only.
+ */
+import * as vscode from "vscode";
+import type { TokenDto } from "@clarive/shared";
+import { configureGitRemote, removeGitCredentials, type ConfigureRemoteOptions } from "./commands/configureRemote";
+import { createToken } from "./commands/createToken";
+import type { CommandDeps } from "./commands/deps";
+import { setRepositoryPatAccess, toggleGlobalPatAuth } from "./commands/admin";
+import { signIn, signOut } from "./commands/signIn";
+import { editToken, removeToken, setTokenActive, type TokenTarget } from "./commands/tokenActions";
+import type { TokensState } from "./core/treeModel";
+import type { TokenFormPrefill } from "./core/tokenForm";
+import { ExpiryNotifier } from "./expiryNotifier";
+import { GitCredentialStore } from "./git/credentialStore";
+import { Session } from "./session";
+import type { Ui } from "./ui/ui";
+import { CredentialsProviderRegistration, gitApi } from "./vscode/git";
+import { vscodeSettings } from "./vscode/settings";
+import { TokenDecorations, TokensTreeProvider } from "./vscode/tokensTree";
+import { WindowUi } from "./vscode/windowUi";
+
+/** Handles the real-editor suite uses to drive commands without clicking (see README, Tests). */
+export interface ClariveTestHooks {
+  setUi(ui: Ui | undefined): void;
+  tokensState(): TokensState;
+  treeItems(): vscode.TreeItem[];
+  checkExpiry(): Promise<TokenDto[]>;
+}
+
+export interface ClariveExtensionApi {
+  testHooks?: ClariveTestHooks;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<ClariveExtensionApi> {
+  const output = vscode.window.createOutputChannel("Clarive", { log: true });
+  // Method, path and status only: the client never hands bodies, keys or tokens to the log.
+  const log = (line: string) => output.info(line);
+  const windowUi = new WindowUi();
+  let ui: Ui = windowUi;
+
+  const session = new Session(context.secrets, (key, value) => vscode.commands.executeCommand("setContext", key, value), { log });
+  const credentials = new GitCredentialStore(context.secrets);
+  const tree = new TokensTreeProvider(session, vscodeSettings.expiryWarningDays, () => void onSessionRejected());
+  const decorations = new TokenDecorations();
+
+  const deps: CommandDeps = {
+    ui: () => ui,
+    session,
+    settings: vscodeSettings,
+    clipboard: vscode.env.clipboard,
+    credentials,
+    log,
+    refreshTokens: async () => {
+      await tree.reload();
+      decorations.refresh();
+    },
+    cachedTokens: () => tree.tokens,
+    gitApi,
+    terminalAuthenticationEnabled: () => vscode.workspace.getConfiguration("git").get<boolean>("terminalAuthentication", true),
+    now: () => new Date(),
+  };
+
+  async function onSessionRejected(): Promise<void> {
+    await session.expire();
+    const answer = await ui.message("warning", "Your Clarive session has expired or was revoked. Sign in again.", {}, "Sign In");
+    if (answer === "Sign In") await vscode.commands.executeCommand("clarive.signIn");
+  }
+
+  const notifier = new ExpiryNotifier({
+    ui: () => ui,
+    loadTokens: async () => {
+      await deps.refreshTokens();
+      return tree.currentState.kind === "loaded" ? tree.tokens : undefined;
+    },
+    warningDays: vscodeSettings.expiryWarningDays,
+    createReplacement: (prefill) => vscode.commands.executeCommand("clarive.createToken", prefill),
+    now: () => new Date(),
+  });
+
+  const providerRegistration = new CredentialsProviderRegistration(credentials);
+  const register = (id: string, handler: (...args: never[]) => unknown) =>
+    vscode.commands.registerCommand(id, async (...args: never[]) => {
+      try {
+        return await handler(...args);
+      } catch (error) {
+        // Commands report their own failures; this catches the unexpected so nothing throws at the user raw.
+        log(`${id} failed: ${error instanceof Error ? error.message : String(error)}`);
+        void ui.message("error", `Clarive: ${error instanceof Error ? error.message : String(error)}`, {});
+        return undefined;
+      }
+    });
+
+  context.subscriptions.push(
+    output,
+    providerRegistration,
+    vscode.window.registerFileDecorationProvider(decorations),
+    vscode.window.createTreeView("clarive.tokens", { treeDataProvider: tree, showCollapseAll: false }),
+    register("clarive.signIn", async () => {
+      const ok = await signIn(deps);
+      if (ok) notifier.start();
+      return ok;
+    }),
+    register("clarive.signOut", async () => {
+      notifier.stop();
+      await signOut(deps);
+    }),
+    register("clarive.refreshTokens", async () => {
+      if (session.unreachable) await session.retryUnreachable();
+      await deps.refreshTokens();
+    }),
+    register("clarive.createToken", async (prefill?: TokenFormPrefill) => (await createToken(deps, prefill ?? {}))?.token),
+    register("clarive.editToken", (target: TokenTarget) => editToken(deps, target)),
+    register("clarive.activateToken", (target: TokenTarget) => setTokenActive(deps, target, true)),
+    register("clarive.deactivateToken", (target: TokenTarget) => setTokenActive(deps, target, false)),
+    register("clarive.removeToken", (target: TokenTarget) => removeToken(deps, target)),
+    register("clarive.configureGitRemote", (options?: ConfigureRemoteOptions) =>
+      // Only a repository hint is accepted from outside; a token arrives only from Create Token.
+      configureGitRemote(deps, options?.repository ? { repository: options.repository } : {}),
+    ),
+    register("clarive.removeGitCredentials", () => removeGitCredentials(deps)),
+    register("clarive.admin.toggleGlobalPatAuth", () => toggleGlobalPatAuth(deps)),
+    register("clarive.admin.setRepositoryPatAccess", () => setRepositoryPatAccess(deps)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("clarive.useGitCredentialsProvider")) {
+        void providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
+      }
+      if (event.affectsConfiguration("clarive.expiryWarningDays")) void deps.refreshTokens();
+    }),
+    { dispose: () => notifier.stop() },
+  );
+
+  await providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
+  const restored = await session.restore();
+  if (restored === "expired") void onSessionExpiredAtStart();
+  await deps.refreshTokens();
+  if (restored === "signed-in") notifier.start();
+
+  async function onSessionExpiredAtStart(): Promise<void> {
+    const answer = await ui.message("warning", "Your Clarive session has expired. Sign in again to manage your tokens.", {}, "Sign In");
+    if (answer === "Sign In") await vscode.commands.executeCommand("clarive.signIn");
+  }
+
+  const testHooksEnabled = context.extensionMode === vscode.ExtensionMode.Test || process.env.CLARIVE_EXTENSION_TEST_HOOKS === "1";
+  return {
+    ...(testHooksEnabled && {
+      testHooks: {
+        setUi: (next) => {
+          ui = next ?? windowUi;
+        },
+        tokensState: () => tree.currentState,
+        treeItems: () => tree.getChildren(),
+        checkExpiry: () => notifier.check(),
+      },
+    }),
+  };
+}
 
 export function deactivate(): void {}

@@ -1,0 +1,99 @@
+/**
+ * Sign in: server URL, then username + password (exchanged for an API key) or a pasted API key,
+ * checked with /me before anything is stored. Any failure leaves the previous state as it was.
+ */
+import os from "node:os";
+import { ApiError, describeError, NotAClariveServerError, ServerUnreachableError } from "../api/errors";
+import { parseServerUrl } from "../core/urls";
+import { apiKeyProblem, passwordProblem, serverUrlProblem, usernameProblem } from "../core/validation";
+import type { CommandDeps } from "./deps";
+
+const TITLE = "Sign in to Clarive";
+
+type Method = "password" | "apiKey";
+
+function failureMessage(error: unknown, method: Method): string {
+  if (error instanceof ApiError && error.unauthorized) {
+    return method === "password"
+      ? "Sign-in failed: wrong username or password (or the account is deactivated)."
+      : "Sign-in failed: the server does not accept this API key (revoked, or for another server).";
+  }
+  if (error instanceof ApiError && error.status === 429) return `Sign-in refused: ${error.message}`;
+  if (error instanceof ServerUnreachableError || error instanceof NotAClariveServerError) return error.message;
+  return `Sign-in failed: ${describeError(error)}`;
+}
+
+export async function signIn(deps: CommandDeps): Promise<boolean> {
+  const ui = deps.ui();
+  const entered = await ui.input({
+    title: `${TITLE} (1/3)`,
+    prompt: "The address of your Clarive server",
+    placeHolder: "https://git.example.com",
+    value: deps.settings.serverUrl(),
+    validate: serverUrlProblem,
+  });
+  if (entered === undefined) return false;
+  const parsed = parseServerUrl(entered);
+  if (!parsed.ok) return false;
+  const serverUrl = parsed.url;
+
+  const method = await ui.pickOne(
+    [
+      { label: "Username and password", detail: "Exchanged for an API key; the password is not stored.", method: "password" as Method },
+      { label: "API key", detail: "Paste an existing API key (clapi_…).", method: "apiKey" as Method },
+    ],
+    { title: `${TITLE} (2/3)`, placeHolder: "How do you want to sign in?" },
+  );
+  if (!method) return false;
+
+  let apiKey: string;
+  if (method.method === "password") {
+    const username = await ui.input({ title: `${TITLE} (3/3)`, prompt: "Username", validate: usernameProblem });
+    if (username === undefined) return false;
+    const password = await ui.input({ title: `${TITLE} (3/3)`, prompt: `Password of ${username.trim()}`, password: true, validate: passwordProblem });
+    if (password === undefined) return false;
+    try {
+      const login = await deps.session.clientFor(serverUrl).login(username.trim(), password, `VS Code on ${os.hostname()}`);
+      apiKey = login.apiKey;
+    } catch (error) {
+      await ui.message("error", failureMessage(error, "password"), {});
+      return false;
+    }
+  } else {
+    const pasted = await ui.input({ title: `${TITLE} (3/3)`, prompt: "API key", password: true, validate: apiKeyProblem });
+    if (pasted === undefined) return false;
+    apiKey = pasted.trim();
+  }
+
+  try {
+    const signedIn = await deps.session.establish(serverUrl, apiKey);
+    await deps.settings.setServerUrl(serverUrl);
+    deps.log(`signed in to ${serverUrl} as ${signedIn.user.username}`);
+    await deps.refreshTokens();
+    void ui.message("info", `Signed in to ${serverUrl} as ${signedIn.user.username}${signedIn.user.isAdmin ? " (administrator)" : ""}.`, {});
+    return true;
+  } catch (error) {
+    // A key from the password exchange that /me refuses is useless: revoke it rather than leave it behind.
+    if (method.method === "password") await deps.session.clientFor(serverUrl, apiKey).logout().catch(() => undefined);
+    await ui.message("error", failureMessage(error, method.method), {});
+    return false;
+  }
+}
+
+export async function signOut(deps: CommandDeps): Promise<void> {
+  const signedIn = deps.session.signedIn;
+  if (!signedIn && !deps.session.unreachable) {
+    await deps.ui().message("info", "You are not signed in to Clarive.", {});
+    return;
+  }
+  const { revoked } = await deps.session.signOut();
+  deps.log(`signed out${signedIn ? ` of ${signedIn.serverUrl}` : ""}`);
+  await deps.refreshTokens();
+  void deps
+    .ui()
+    .message(
+      "info",
+      revoked ? "Signed out of Clarive; the API key was revoked." : "Signed out of Clarive (the server could not be told, the key was forgotten here).",
+      {},
+    );
+}
