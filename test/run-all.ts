@@ -15,9 +15,14 @@ interface SuiteResult {
 }
 
 function runMocha(name: string, config: string, env: Record<string, string> = {}): Promise<SuiteResult> {
+  return runSuite(name, ["mocha", "--config", config], env);
+}
+
+/** Runs `npx <args>` and reads mocha's "N passing / failing / pending" summary from its output. */
+function runSuite(name: string, args: string[], env: Record<string, string> = {}): Promise<SuiteResult> {
   process.stdout.write(`\n=== ${name} ===\n`);
   return new Promise((resolve) => {
-    const child = spawn("npx", ["mocha", "--config", config], {
+    const child = spawn("npx", args, {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -38,6 +43,7 @@ const wanted = (suite: string) => only.size === 0 || only.has(suite);
 const results: SuiteResult[] = [];
 
 if (wanted("unit")) results.push(await runMocha("unit", "test/.mocharc.unit.json"));
+if (wanted("extension-unit")) results.push(await runMocha("extension unit", "test/.mocharc.extension-unit.json"));
 if (wanted("pglite")) results.push(await runMocha("server on PGlite", "test/.mocharc.server.json", { TEST_DB: "pglite" }));
 if (wanted("postgres")) {
   let cluster: PostgresCluster | undefined;

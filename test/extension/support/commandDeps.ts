@@ -1,0 +1,103 @@
+/** CommandDeps for running commands outside the editor: in-memory secrets and clipboard, a fake git API. */
+import type { TokenDto } from "@clarive/shared";
+import type { CommandDeps } from "../../../extension/src/commands/deps";
+import { GitCredentialStore } from "../../../extension/src/git/credentialStore";
+import type { GitApi, Remote, Repository } from "../../../extension/src/git/gitApi";
+import { Session } from "../../../extension/src/session";
+import type { ExtensionSettings } from "../../../extension/src/ui/stores";
+import { MemorySecrets } from "./memorySecrets";
+import { ScriptedUi } from "./scriptedUi";
+
+/** Records what Configure Git Remote does to a repository, instead of running git. */
+export class FakeRepository {
+  remotes: Remote[] = [];
+  readonly config = new Map<string, string>();
+
+  constructor(readonly fsPath: string) {}
+
+  asRepository(): Repository {
+    // Only the members the extension uses; the Uri and event are shaped as far as it reads them.
+    const self = this;
+    return {
+      rootUri: { fsPath: this.fsPath } as Repository["rootUri"],
+      state: {
+        HEAD: undefined,
+        get remotes() {
+          return self.remotes;
+        },
+        onDidChange: (() => ({ dispose() {} })) as unknown as Repository["state"]["onDidChange"],
+      },
+      getConfig: async (key) => self.config.get(key) ?? "",
+      setConfig: async (key, value) => {
+        self.config.set(key, value);
+        const remote = /^remote\.(.+)\.url$/.exec(key);
+        if (remote) self.remotes = self.remotes.map((r) => (r.name === remote[1] ? { ...r, fetchUrl: value, pushUrl: value } : r));
+        return "";
+      },
+      addRemote: async (name, url) => {
+        self.remotes = [...self.remotes, { name, fetchUrl: url, pushUrl: url, isReadOnly: false }];
+      },
+      removeRemote: async (name) => {
+        self.remotes = self.remotes.filter((r) => r.name !== name);
+      },
+      fetch: async () => undefined,
+      push: async () => undefined,
+      status: async () => undefined,
+    };
+  }
+}
+
+export interface TestDeps {
+  deps: CommandDeps;
+  ui: ScriptedUi;
+  secrets: MemorySecrets;
+  clipboard: string[];
+  logLines: string[];
+  settings: { serverUrl: string; warningDays: number; useProvider: boolean };
+  contextKeys: Map<string, boolean>;
+  repositories: FakeRepository[];
+}
+
+export function testDeps(): TestDeps {
+  const ui = new ScriptedUi();
+  const secrets = new MemorySecrets();
+  const clipboard: string[] = [];
+  const logLines: string[] = [];
+  const contextKeys = new Map<string, boolean>();
+  const settingsState = { serverUrl: "", warningDays: 7, useProvider: true };
+  const settings: ExtensionSettings = {
+    serverUrl: () => settingsState.serverUrl,
+    setServerUrl: async (url) => {
+      settingsState.serverUrl = url;
+    },
+    expiryWarningDays: () => settingsState.warningDays,
+    useGitCredentialsProvider: () => settingsState.useProvider,
+  };
+  const log = (line: string) => void logLines.push(line);
+  const session = new Session(secrets, async (key, value) => void contextKeys.set(key, value), { log });
+  const repositories: FakeRepository[] = [];
+  let tokens: TokenDto[] = [];
+  const git: GitApi = {
+    get repositories() {
+      return repositories.map((r) => r.asRepository());
+    },
+    onDidOpenRepository: (() => ({ dispose() {} })) as unknown as GitApi["onDidOpenRepository"],
+    registerCredentialsProvider: () => ({ dispose() {} }) as ReturnType<GitApi["registerCredentialsProvider"]>,
+  };
+  const deps: CommandDeps = {
+    ui: () => ui,
+    session,
+    settings,
+    clipboard: { writeText: async (text) => void clipboard.push(text) },
+    credentials: new GitCredentialStore(secrets),
+    log,
+    refreshTokens: async () => {
+      tokens = session.signedIn ? await session.signedIn.client.tokens() : [];
+    },
+    cachedTokens: () => tokens,
+    gitApi: async () => git,
+    terminalAuthenticationEnabled: () => true,
+    now: () => new Date(),
+  };
+  return { deps, ui, secrets, clipboard, logLines, settings: settingsState, contextKeys, repositories };
+}
