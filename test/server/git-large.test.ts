@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createRepository, createToken, loginAdmin, setPatAuth } from "../support/client";
+import { spawn } from "node:child_process";
+import http from "node:http";
 import { git, gitOk, refOnDisk, remoteUrl, tempDir } from "../support/git";
 import { startTestServer, type TestServer } from "../support/testServer";
 
@@ -53,5 +55,48 @@ describe("large git transfers", () => {
       await refOnDisk(path.join(server.config.reposDir, "acme", "big.git")),
       (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim(),
     );
+  });
+
+  it("stops git on the server when the client goes away mid-clone", async () => {
+    const bare = path.join(server.config.reposDir, "acme", "big.git");
+    const want = await refOnDisk(bare);
+    const serverGitProcesses = async () => {
+      const ps = await new Promise<string>((resolve) => {
+        const child = spawn("ps", ["-eo", "ppid=,args="]);
+        let out = "";
+        child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+        child.on("close", () => resolve(out));
+      });
+      return ps
+        .split("\n")
+        .filter((line) => (line.trim().startsWith(`${process.pid} `) && line.includes("http-backend")) || line.includes(bare));
+    };
+    // git's own upload-pack request for everything; the client reads one chunk, then vanishes.
+    const body = `0032want ${want}\n00000009done\n`;
+    const auth = Buffer.from(new URL(remote).username + ":" + new URL(remote).password).toString("base64");
+    const request = await new Promise<http.ClientRequest>((resolve, reject) => {
+      const req = http.request(`${server.url}/git/acme/big.git/git-upload-pack`, {
+        method: "POST",
+        headers: { authorization: `Basic ${auth}`, "content-type": "application/x-git-upload-pack-request" },
+      });
+      req.on("response", (res) => {
+        assert.equal(res.statusCode, 200);
+        res.once("data", () => {
+          res.pause();
+          resolve(req);
+        });
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+    assert.ok((await serverGitProcesses()).length > 0, "git is serving the clone");
+    request.destroy();
+    let left: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      left = await serverGitProcesses();
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(left, [], "no git process left behind");
   });
 });

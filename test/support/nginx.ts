@@ -26,6 +26,15 @@ async function waitForSocket(check: () => Promise<boolean>, what: string): Promi
   throw new Error(`${what} did not start`);
 }
 
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
 const canConnect = (options: net.NetConnectOpts) =>
   new Promise<boolean>((resolve) => {
     const socket = net.connect(options, () => {
@@ -45,7 +54,8 @@ export async function startNginx(port: number, serverBlock: (fcgiwrapSocket: str
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-nginx-"));
   const socket = path.join(prefix, "fcgiwrap.sock");
   const children: ChildProcess[] = [];
-  children.push(spawn(fcgiwrap, ["-c", "4", "-s", `unix:${socket}`], { stdio: "ignore" }));
+  // Own process groups: fcgiwrap -c forks workers, and stopping must reach them all.
+  children.push(spawn(fcgiwrap, ["-c", "4", "-s", `unix:${socket}`], { stdio: "ignore", detached: true }));
   await waitForSocket(() => canConnect({ path: socket }), "fcgiwrap");
   // Relative includes (fastcgi_params, as in the example) resolve against the prefix.
   for (const file of ["fastcgi_params", "mime.types"]) fs.copyFileSync(path.join("/etc/nginx", file), path.join(prefix, file));
@@ -69,14 +79,17 @@ http {
 }
 `,
   );
-  const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(nginx, ["-p", prefix, "-c", path.join(prefix, "nginx.conf")], {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
   let stderr = "";
   child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
   children.push(child);
   try {
     await waitForSocket(() => canConnect({ port, host: "127.0.0.1" }), "nginx");
   } catch (error) {
-    for (const c of children) c.kill("SIGKILL");
+    for (const c of children) killGroup(c, "SIGKILL");
     const log = fs.existsSync(path.join(prefix, "error.log")) ? fs.readFileSync(path.join(prefix, "error.log"), "utf8") : "";
     throw new Error(`${(error as Error).message}: ${stderr} ${log}`);
   }
@@ -84,11 +97,10 @@ http {
     url: `http://127.0.0.1:${port}`,
     stop: async () => {
       for (const c of children.reverse()) {
-        if (c.exitCode !== null) continue;
         const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGTERM");
+        killGroup(c, "SIGTERM");
         await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (c.exitCode === null) c.kill("SIGKILL");
+        killGroup(c, "SIGKILL"); // the workers, whatever the leader did
       }
       fs.rmSync(prefix, { recursive: true, force: true });
     },

@@ -1,0 +1,120 @@
+/**
+ * Requests/s and p99 latency of the auth hook (GET /api/v1/git/auth, the nginx auth_request
+ * endpoint) against a bare Koa endpoint, on loopback with autocannon, with 1,000 and then
+ * 1,000,000 tokens in a real Postgres. The requests rotate over 1,000 distinct valid tokens.
+ * Run: npm run bench:auth-hook
+ */
+import autocannon from "autocannon";
+import knexFactory from "knex";
+import { generatePersonalAccessToken } from "@clarive/shared";
+import { sha256Hex } from "../server/src/lib/hash";
+import { startPostgresCluster } from "../test/support/postgres";
+import { printTable, startBareKoa, startService } from "./lib";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const LIVE_TOKENS = 1000;
+
+interface Figures {
+  rps: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function load(url: string, authorizations: string[]): Promise<Figures> {
+  let next = 0;
+  const run = (duration: number) =>
+    autocannon({
+      url,
+      connections: CONNECTIONS,
+      duration,
+      headers: {
+        "x-original-uri": "/git/bench/repo.git/info/refs?service=git-upload-pack",
+        "x-original-method": "GET",
+      },
+      requests: [
+        {
+          setupRequest: (request) => {
+            const authorization = authorizations[next++ % authorizations.length] ?? "";
+            return { ...request, headers: { ...request.headers, authorization } };
+          },
+        },
+      ],
+    });
+  await run(2); // warm-up: JIT and caches
+  const result = await run(DURATION);
+  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
+}
+
+const cluster = await startPostgresCluster();
+const admin = knexFactory({ client: "pg", connection: cluster.adminUrl });
+await admin.raw("CREATE DATABASE clarive_bench");
+await admin.destroy();
+const databaseUrl = cluster.adminUrl.replace(/\/postgres$/, "/clarive_bench");
+const service = await startService({ DATABASE_URL: databaseUrl, LOG_LEVEL: "info" });
+const bare = await startBareKoa();
+const db = knexFactory({ client: "pg", connection: databaseUrl });
+try {
+  await service.admin.put("/settings/git", { patAuthEnabled: true });
+  await service.admin.post("/repositories", { project: "bench", name: "repo" });
+  const secrets = Array.from({ length: LIVE_TOKENS }, generatePersonalAccessToken);
+  const expires = new Date(Date.now() + 30 * 86_400_000);
+  await db.batchInsert(
+    "personal_access_tokens",
+    secrets.map((secret, i) => ({
+      user_id: 1,
+      description: `bench ${i}`,
+      permission: "read",
+      all_repositories: true,
+      token_hash: sha256Hex(secret),
+      token_hint: "clapat_…bnch",
+      expires_at: expires,
+    })),
+    1000,
+  );
+  const authorizations = secrets.map((s) => `Basic ${Buffer.from(`admin:${s}`).toString("base64")}`);
+  const check = await fetch(`${service.url}/api/v1/git/auth`, {
+    headers: { authorization: authorizations[0] ?? "", "x-original-uri": "/git/bench/repo.git/info/refs?service=git-upload-pack" },
+  });
+  if (check.status !== 204) throw new Error(`the hook refused a valid token: ${check.status} ${await check.text()}`);
+
+  const hookUrl = `${service.url}/api/v1/git/auth`;
+  const bareFigures = await load(`${bare.url}/api/v1/git/auth`, authorizations);
+  const hook1k = await load(hookUrl, authorizations);
+
+  // Fill up to 1,000,000 tokens (other owners' hashes: never matched, but in the index).
+  await db.raw(`INSERT INTO personal_access_tokens (user_id, description, permission, all_repositories, token_hash, token_hint, expires_at)
+    SELECT 1, 'filler', 'read', true, encode(sha256(('filler-' || g)::text::bytea), 'hex'), 'clapat_…fill', now() + interval '30 days'
+    FROM generate_series(1, ${1_000_000 - LIVE_TOKENS}) AS g`);
+  await db.raw("ANALYZE personal_access_tokens");
+  const count = (await db("personal_access_tokens").count<{ count: string }[]>("* as count"))[0]?.count;
+  const hook1m = await load(hookUrl, authorizations);
+
+  process.stdout.write(`\n${CONNECTIONS} connections, ${DURATION} s per run after 2 s warm-up, ${LIVE_TOKENS} distinct tokens rotated; ${count} tokens at the end; ${new Date().toISOString()}\n`);
+  printTable(
+    "auth hook vs bare Koa (autocannon, loopback, Postgres 15)",
+    ["endpoint", "tokens in DB", "req/s", "p99 ms", "non-2xx"],
+    [
+      ["bare Koa (204)", "-", bareFigures.rps.toFixed(0), bareFigures.p99, bareFigures.non2xx],
+      ["auth hook", "1,000", hook1k.rps.toFixed(0), hook1k.p99, hook1k.non2xx],
+      ["auth hook", "1,000,000", hook1m.rps.toFixed(0), hook1m.p99, hook1m.non2xx],
+    ],
+  );
+  const ratio1k = hook1k.rps / bareFigures.rps;
+  const ratio1m = hook1m.rps / bareFigures.rps;
+  const p99Change = Math.abs(hook1m.p99 - hook1k.p99) / Math.max(hook1k.p99, 1);
+  printTable(
+    "goals",
+    ["goal", "measured", "met"],
+    [
+      ["hook ≥ 0.7× bare Koa req/s (1k tokens)", ratio1k.toFixed(3), ratio1k >= 0.7 ? "yes" : "NO"],
+      ["hook ≥ 0.7× bare Koa req/s (1M tokens)", ratio1m.toFixed(3), ratio1m >= 0.7 ? "yes" : "NO"],
+      ["p99 within 20 % between 1k and 1M tokens", `${(p99Change * 100).toFixed(1)} %`, p99Change <= 0.2 ? "yes" : "NO"],
+    ],
+  );
+} finally {
+  await db.destroy();
+  await bare.stop();
+  await service.stop();
+  cluster.stop();
+}

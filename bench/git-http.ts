@@ -1,0 +1,182 @@
+/**
+ * git over HTTP through the service vs nginx + fcgiwrap + git http-backend with Basic auth,
+ * on the same bare repository (~50 MB pack, generated deterministically), in one run.
+ * Prints full-clone throughput, no-op fetch latency, the time to push 50 commits, and the
+ * ratios against the goals. Run: npm run bench:git-http
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { gitOk, tempDir } from "../test/support/git";
+import { startNginx } from "../test/support/nginx";
+import { freePort, startPostgresCluster } from "../test/support/postgres";
+import { median, percentile, prepareRepository, printTable, startService } from "./lib";
+
+const FILES = 50;
+const FILE_BYTES = 1024 * 1024;
+const CLONES = Number(process.env.BENCH_CLONES ?? 5);
+const FETCHES = Number(process.env.BENCH_FETCHES ?? 30);
+const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
+const FIXED_DATE = "2026-01-01T00:00:00Z";
+
+/** Incompressible but reproducible bytes: SHA-256 in counter mode from a fixed seed. */
+function deterministicBytes(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let offset = 0, counter = 0; offset < length; counter++) {
+    offset += createHash("sha256").update(`${seed}:${counter}`).digest().copy(out, offset);
+  }
+  return out;
+}
+
+const fixedDates = { GIT_AUTHOR_DATE: FIXED_DATE, GIT_COMMITTER_DATE: FIXED_DATE };
+
+async function generateRepository(): Promise<string> {
+  const dir = tempDir("clarive-bench-src-");
+  await gitOk(["init", "-q", "-b", "main", dir]);
+  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(dir, `data-${i}.bin`), deterministicBytes(`file-${i}`, FILE_BYTES));
+  await gitOk(["add", "."], { cwd: dir });
+  await gitOk(["commit", "-qm", "bench data"], { cwd: dir, env: fixedDates });
+  return dir;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+interface Target {
+  name: string;
+  url: string;
+}
+
+interface Figures {
+  cloneMBps: number;
+  fetchMs: number;
+  fetchP90: number;
+  pushMs: number;
+}
+
+/**
+ * Measures both targets in alternation (clone A, clone B, clone A, …) so that whatever else
+ * the machine does falls on both alike.
+ */
+async function measureInterleaved(targets: Target[], packBytes: number): Promise<Figures[]> {
+  const clones = targets.map((): number[] => []);
+  const fetches = targets.map((): number[] => []);
+  const pushes = targets.map((): number[] => []);
+  for (let i = 0; i < CLONES; i++) {
+    for (const [t, target] of targets.entries()) {
+      const dir = path.join(tempDir(), "clone.git");
+      clones[t]!.push(await timed(() => gitOk(["clone", "-q", "--bare", target.url, dir])));
+      fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+    }
+  }
+  const work = await Promise.all(
+    targets.map(async (target) => {
+      const dir = path.join(tempDir(), "wc");
+      await gitOk(["clone", "-q", target.url, dir]);
+      await gitOk(["fetch", "-q", "origin"], { cwd: dir }); // warm-up
+      return dir;
+    }),
+  );
+  for (let i = 0; i < FETCHES; i++) {
+    for (const t of targets.keys()) fetches[t]!.push(await timed(() => gitOk(["fetch", "-q", "origin"], { cwd: work[t] })));
+  }
+  for (let run = 0; run < PUSHES; run++) {
+    for (const [t, target] of targets.entries()) {
+      const cwd = work[t]!;
+      const branch = `bench-${target.name}-${run}`;
+      await gitOk(["checkout", "-q", "-B", branch, "origin/main"], { cwd });
+      for (let c = 0; c < 50; c++) {
+        fs.writeFileSync(path.join(cwd, "log.txt"), `${branch} commit ${c}\n`);
+        await gitOk(["add", "log.txt"], { cwd });
+        await gitOk(["commit", "-qm", `commit ${c}`], { cwd });
+      }
+      pushes[t]!.push(await timed(() => gitOk(["push", "-q", "origin", branch], { cwd })));
+    }
+  }
+  for (const dir of work) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  return targets.map((_, t) => ({
+    cloneMBps: packBytes / 1024 / 1024 / (median(clones[t]!) / 1000),
+    fetchMs: median(fetches[t]!),
+    fetchP90: percentile(fetches[t]!, 90),
+    pushMs: median(pushes[t]!),
+  }));
+}
+
+/** Postgres by default (production's database); BENCH_DB=pglite for the embedded one. */
+async function databaseEnv(): Promise<{ env: Record<string, string>; stop(): void }> {
+  if (process.env.BENCH_DB === "pglite") return { env: {}, stop: () => undefined };
+  const cluster = await startPostgresCluster();
+  return { env: { DATABASE_URL: cluster.adminUrl }, stop: () => cluster.stop() };
+}
+
+const database = await databaseEnv();
+const service = await startService(database.env);
+let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+try {
+  const token = await prepareRepository(service.admin, "bench", "big");
+  const source = await generateRepository();
+  const serviceUrl = (user: string, secret: string) =>
+    `${service.url.replace("http://", `http://${user}:${secret}@`)}/git/bench/big.git`;
+  await gitOk(["push", "-q", serviceUrl("admin", token), "main"], { cwd: source });
+  const bare = path.join(service.reposDir, "bench", "big.git");
+  // A small push is stored as loose objects; a served repository is normally packed.
+  await gitOk(["--git-dir", bare, "repack", "-adq"]);
+  const packBytes = fs
+    .readdirSync(path.join(bare, "objects", "pack"))
+    .filter((f) => f.endsWith(".pack"))
+    .reduce((sum, f) => sum + fs.statSync(path.join(bare, "objects", "pack", f)).size, 0);
+
+  // nginx with classic Basic auth (htpasswd, salted SHA-1) in front of the same repositories.
+  const prefixDir = tempDir("clarive-bench-htpasswd-");
+  const salt = Buffer.from("benchsalt");
+  const ssha = Buffer.concat([createHash("sha1").update(token).update(salt).digest(), salt]).toString("base64");
+  fs.writeFileSync(path.join(prefixDir, "htpasswd"), `admin:{SSHA}${ssha}\n`);
+  const nginxPort = await freePort();
+  nginx = await startNginx(
+    nginxPort,
+    (socket) => `server {
+      listen 127.0.0.1:${nginxPort};
+      client_max_body_size 0;
+      location ~ ^/git(/.*)$ {
+        auth_basic "git";
+        auth_basic_user_file ${prefixDir}/htpasswd;
+        include fastcgi_params;
+        fastcgi_pass unix:${socket};
+        fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
+        fastcgi_param GIT_PROJECT_ROOT ${service.reposDir};
+        fastcgi_param GIT_HTTP_EXPORT_ALL "";
+        fastcgi_param PATH_INFO $1;
+        fastcgi_param REMOTE_USER $remote_user;
+        fastcgi_param GIT_PROTOCOL $http_git_protocol if_not_empty;
+        fastcgi_buffering off;
+      }
+    }`,
+  );
+  const targets: Target[] = [
+    { name: "clarive", url: serviceUrl("admin", token) },
+    { name: "nginx", url: `${nginx.url.replace("http://", `http://admin:${token}@`)}/git/bench/big.git` },
+  ];
+  process.stdout.write(
+    `repository: ${FILES} files × ${FILE_BYTES / 1024 / 1024} MiB, pack ${(packBytes / 1024 / 1024).toFixed(1)} MiB; ` +
+      `${CLONES} clones, ${FETCHES} no-op fetches, ${PUSHES} pushes of 50 commits per target, interleaved; ` +
+      `database ${process.env.BENCH_DB === "pglite" ? "PGlite" : "Postgres"}; ${new Date().toISOString()}\n`,
+  );
+  const [c, n] = (await measureInterleaved(targets, packBytes)) as [Figures, Figures];
+  printTable(
+    "git over HTTP: Clarive service vs nginx + fcgiwrap + git http-backend (medians)",
+    ["measure", "clarive", "nginx", "ratio", "goal", "met"],
+    [
+      ["full clone MiB/s", c.cloneMBps.toFixed(1), n.cloneMBps.toFixed(1), (c.cloneMBps / n.cloneMBps).toFixed(3), "≥ 0.95", c.cloneMBps / n.cloneMBps >= 0.95 ? "yes" : "NO"],
+      ["no-op fetch ms", c.fetchMs.toFixed(1), n.fetchMs.toFixed(1), (c.fetchMs / n.fetchMs).toFixed(3), "≤ 1.25", c.fetchMs / n.fetchMs <= 1.25 ? "yes" : "NO"],
+      ["no-op fetch p90 ms", c.fetchP90.toFixed(1), n.fetchP90.toFixed(1), (c.fetchP90 / n.fetchP90).toFixed(3), "", ""],
+      ["push 50 commits ms", c.pushMs.toFixed(0), n.pushMs.toFixed(0), (n.pushMs / c.pushMs).toFixed(3), "≥ 0.95 (throughput)", n.pushMs / c.pushMs >= 0.95 ? "yes" : "NO"],
+    ],
+  );
+} finally {
+  await nginx?.stop();
+  await service.stop();
+  database.stop();
+}

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { CreatedTokenDto, LoginResponse } from "@clarive/shared";
+import { Client } from "../test/support/client";
+import { freePort } from "../test/support/postgres";
+
+export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
+
+export interface ServiceProcess {
+  url: string;
+  dataDir: string;
+  reposDir: string;
+  admin: Client;
+  stop(): Promise<void>;
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${what} did not start`);
+}
+
+/** Stops a child started with `detached: true` and everything it started (npx → tsx → node). */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const exited = child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once("exit", r)) : null;
+  signalGroup("SIGTERM");
+  if (exited) await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  await new Promise((r) => setTimeout(r, 200));
+  signalGroup("SIGKILL");
+}
+
+/** The service as its own process (`tsx server/src/main.ts`), as `npm start` runs it. */
+export async function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-bench-"));
+  const port = await freePort();
+  const child = spawn("npx", ["tsx", "server/src/main.ts"], {
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/api/v1/openapi.json`, child, "the service");
+  const login = await new Client(url).post<LoginResponse>("/auth/login", { username: "admin", password: BENCH_ADMIN_PASSWORD });
+  return {
+    url,
+    dataDir,
+    reposDir: path.join(dataDir, "repos"),
+    admin: new Client(url, login.body.apiKey),
+    stop: async () => {
+      await stopChild(child);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A plain Koa app answering 204: the baseline the auth hook is compared with. */
+export async function startBareKoa(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn("npx", ["tsx", "bench/bare-koa.ts"], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: "inherit",
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(url, child, "bare Koa");
+  return { url, stop: () => stopChild(child) };
+}
+
+export async function prepareRepository(admin: Client, project: string, name: string): Promise<string> {
+  await admin.put("/settings/git", { patAuthEnabled: true });
+  await admin.post("/repositories", { project, name });
+  const token = await admin.post<CreatedTokenDto>("/tokens", {
+    description: "bench",
+    expiresInDays: 30,
+    permission: "read-write",
+  });
+  return token.body.token;
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+export const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+};
+
+export function printTable(title: string, header: string[], rows: (string | number)[][]): void {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  process.stdout.write(`\n${title}\n${line(header)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n`);
+  for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
+}
