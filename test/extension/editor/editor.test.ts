@@ -1,0 +1,221 @@
+/**
+ * Runs inside a real VS Code extension host (code-server offline, or VS Code desktop through
+ * @vscode/test-electron) against a real Clarive service on PGlite. Commands run through
+ * `vscode.commands.executeCommand`, with their prompts answered by a scripted UI (the UI suite
+ * drives the real input boxes); git runs for real, through VS Code's git extension and its terminal.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as vscode from "vscode";
+import { isWellFormedPersonalAccessToken, type LoginResponse } from "@clarive/shared";
+import type { ClariveExtensionApi, ClariveTestHooks } from "../../../extension/src/extension";
+import type { GitApi, GitExtension, Repository } from "../../../extension/src/git/gitApi";
+import type { TokenTreeItem } from "../../../extension/src/vscode/tokensTree";
+import { ScriptedUi } from "../support/scriptedUi";
+
+const serverUrl = requiredEnv("CLARIVE_TEST_SERVER_URL");
+const adminPassword = requiredEnv("CLARIVE_TEST_ADMIN_PASSWORD");
+const reposDir = requiredEnv("CLARIVE_TEST_REPOS_DIR");
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this suite through test/extension/editor/runTest.ts`);
+  return value;
+}
+
+function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-editor-git-home-"));
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd, env: { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: "1", GIT_TERMINAL_PROMPT: "0", LANG: "C" } },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function api<T>(method: string, route: string, apiKey?: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${serverUrl}/api/v1${route}`, {
+    method,
+    headers: { ...(apiKey && { authorization: `Bearer ${apiKey}` }), ...(body !== undefined && { "content-type": "application/json" }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+async function until<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await read();
+    if (value !== undefined && value !== false) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("Clarive extension in a real VS Code", () => {
+  let hooks: ClariveTestHooks;
+  const ui = new ScriptedUi();
+  let workspaceRepository: Repository;
+  let gitApi: GitApi;
+
+  const tokenItems = () => hooks.treeItems().filter((item): item is TokenTreeItem => "token" in item);
+  const itemNamed = (label: string) => tokenItems().find((item) => item.label === label);
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<ClariveExtensionApi>("clarive.clarive-git-pats");
+    assert.ok(extension, "the packaged extension is installed");
+    const exports = extension.isActive ? extension.exports : await extension.activate();
+    assert.ok(exports.testHooks, "test hooks are on (CLARIVE_EXTENSION_TEST_HOOKS=1 or extensionMode Test)");
+    hooks = exports.testHooks;
+    hooks.setUi(ui);
+
+    const admin = await api<LoginResponse>("POST", "/auth/login", undefined, { username: "admin", password: adminPassword });
+    await api("POST", "/repositories", admin.apiKey, { project: "acme", name: "widgets" });
+    await api("PUT", "/settings/git", admin.apiKey, { patAuthEnabled: true });
+
+    const git = vscode.extensions.getExtension<GitExtension>("vscode.git");
+    assert.ok(git, "VS Code's git extension is there");
+    gitApi = (git.isActive ? git.exports : await git.activate()).getAPI(1);
+    workspaceRepository = await until(() => gitApi.repositories[0], "the git extension to open the workspace repository");
+  });
+
+  afterEach(function () {
+    // A prompt nobody answered, or an answer left over, is a failure of the test that caused it.
+    const problems = [...ui.problems.splice(0)];
+    if (problems.length > 0 && this.currentTest?.state === "passed") throw new Error(`Scripted UI: ${problems.join("; ")}`);
+  });
+
+  it("contributes its commands, and shows no tokens while signed out", async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ["signIn", "signOut", "refreshTokens", "createToken", "editToken", "activateToken", "deactivateToken", "removeToken", "configureGitRemote", "removeGitCredentials"]) {
+      assert.ok(commands.includes(`clarive.${id}`), `clarive.${id} is registered`);
+    }
+    assert.equal(hooks.tokensState().kind, "signed-out");
+    assert.deepEqual(hooks.treeItems(), []);
+  });
+
+  it("signs in with username and password", async () => {
+    ui.answer({ input: serverUrl }, { pick: "Username and password" }, { input: "admin" }, { input: adminPassword });
+    assert.equal(await vscode.commands.executeCommand("clarive.signIn"), true);
+    assert.equal(ui.pending, 0);
+    assert.equal(hooks.tokensState().kind, "loaded");
+    assert.equal(vscode.workspace.getConfiguration("clarive").get("serverUrl"), serverUrl);
+  });
+
+  it("creates a token: it is on the clipboard, clones the repository with real git, and shows in the tree", async () => {
+    ui.answer({ input: "editor laptop" }, { pick: "30 days" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read & write" }, { message: undefined });
+    await vscode.commands.executeCommand("clarive.createToken");
+    assert.equal(ui.pending, 0);
+    const secret = await vscode.env.clipboard.readText();
+    assert.ok(isWellFormedPersonalAccessToken(secret), `the clipboard holds a token (got ${secret.slice(0, 7)}…)`);
+    const modal = ui.prompts.find((p) => p.modal && p.detail === secret);
+    assert.ok(modal, "shown once in a modal");
+
+    const target = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-editor-clone-"));
+    const url = new URL(`${serverUrl}/git/acme/widgets.git`);
+    url.username = "admin";
+    url.password = secret;
+    const clone = await run("git", ["clone", url.toString(), target]);
+    assert.equal(clone.code, 0, `git clone with the clipboard's token: ${clone.stderr}`);
+    url.password = `${secret.slice(0, -1)}x`;
+    const refused = await run("git", ["clone", url.toString(), `${target}-refused`]);
+    assert.notEqual(refused.code, 0, "a mangled token is refused");
+
+    const item = itemNamed("editor laptop");
+    assert.ok(item, "the new token is in the tree");
+    assert.equal(item.contextValue, "token:active");
+    assert.match(String(item.description), /^read & write · acme\/widgets · expires in (29|30) days$/);
+  });
+
+  it("edits the token, pre-filled, and the tree shows the change at once", async () => {
+    const item = itemNamed("editor laptop");
+    assert.ok(item);
+    ui.answer({ input: "editor laptop (read-only)" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read-only" });
+    await vscode.commands.executeCommand("clarive.editToken", item);
+    const prompts = ui.prompts.slice(-4);
+    assert.equal(prompts[0]?.value, "editor laptop");
+    assert.deepEqual(prompts[2]?.picked, ["acme/widgets"]);
+    const edited = itemNamed("editor laptop (read-only)");
+    assert.ok(edited);
+    assert.match(String(edited.description), /^read-only · acme\/widgets/);
+  });
+
+  it("deactivates and activates the token from its item", async () => {
+    await vscode.commands.executeCommand("clarive.deactivateToken", itemNamed("editor laptop (read-only)"));
+    assert.equal(itemNamed("editor laptop (read-only)")?.contextValue, "token:inactive");
+    await vscode.commands.executeCommand("clarive.activateToken", itemNamed("editor laptop (read-only)"));
+    assert.equal(itemNamed("editor laptop (read-only)")?.contextValue, "token:active");
+  });
+
+  it("removes the token after the modal confirmation", async () => {
+    ui.answer({ message: "Remove" });
+    assert.equal(await vscode.commands.executeCommand("clarive.removeToken", itemNamed("editor laptop (read-only)")), true);
+    assert.equal(itemNamed("editor laptop (read-only)"), undefined);
+  });
+
+  it("configures the workspace remote and pushes through the vscode.git API with the credentials provider", async () => {
+    ui.answer(
+      { pick: "acme/widgets" },
+      { pick: "Create a new token for acme/widgets" },
+      { input: "acme/widgets from VS Code" },
+      { pick: "30 days" },
+      { pick: "Selected repositories…" },
+      { pickMany: ["acme/widgets"] },
+      { pick: "Read & write" },
+      { pick: "VS Code secret storage (recommended)" },
+    );
+    const configured = await vscode.commands.executeCommand<{ url: string; remote: string } | undefined>("clarive.configureGitRemote");
+    assert.equal(ui.pending, 0);
+    assert.deepEqual(configured && { url: configured.url, remote: configured.remote }, { url: `${serverUrl}/git/acme/widgets.git`, remote: "origin" });
+
+    await workspaceRepository.push("origin", "main", true);
+    const local = (await run("git", ["rev-parse", "HEAD"], workspaceRepository.rootUri.fsPath)).stdout.trim();
+    const remote = (await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/main"])).stdout.trim();
+    assert.equal(remote, local, "the commit reached the server");
+
+    const config = fs.readFileSync(path.join(workspaceRepository.rootUri.fsPath, ".git/config"), "utf8");
+    assert.ok(!config.includes("clapat_"), `.git/config holds no token:\n${config}`);
+    assert.match(config, new RegExp(`url = ${serverUrl.replace(/[.]/g, "\\.")}/git/acme/widgets\\.git`));
+  });
+
+  it("lets git in the integrated terminal push with the same credentials", async () => {
+    const folder = workspaceRepository.rootUri.fsPath;
+    const marker = path.join(os.tmpdir(), `clarive-terminal-${process.pid}-${Date.now()}`);
+    const terminal = vscode.window.createTerminal({ name: "clarive-push", cwd: folder, shellPath: "/bin/bash" });
+    try {
+      fs.writeFileSync(path.join(folder, "terminal.txt"), "pushed from the terminal\n");
+      terminal.sendText(
+        `git add terminal.txt && git commit -qm 'from the terminal' && git push origin HEAD:refs/heads/from-terminal > ${marker}.log 2>&1; echo $? > ${marker}.rc`,
+      );
+      const rc = await until(() => (fs.existsSync(`${marker}.rc`) ? fs.readFileSync(`${marker}.rc`, "utf8").trim() : undefined), "the terminal's git push", 60_000);
+      const log = fs.existsSync(`${marker}.log`) ? fs.readFileSync(`${marker}.log`, "utf8") : "";
+      assert.equal(rc, "0", `git push in the terminal: ${log}`);
+      const pushed = await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/from-terminal"]);
+      assert.equal(pushed.code, 0, "the branch reached the server");
+    } finally {
+      terminal.dispose();
+    }
+  });
+
+  it("removes the stored git credentials", async () => {
+    ui.answer({ pickMany: ["acme/widgets"] });
+    assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 1);
+  });
+
+  it("signs out: the tree empties, and a refused key leaves no half state", async () => {
+    await vscode.commands.executeCommand("clarive.signOut");
+    assert.equal(hooks.tokensState().kind, "signed-out");
+    assert.deepEqual(hooks.treeItems(), []);
+    ui.answer({ input: serverUrl }, { pick: "API key" }, { input: "clapi_" + "0".repeat(36) });
+    assert.equal(await vscode.commands.executeCommand("clarive.signIn"), false, "a bad key is refused with a message");
+    assert.match(ui.messages("error").join("\n"), /does not accept this API key/);
+    assert.equal(hooks.tokensState().kind, "signed-out", "no half state");
+  });
+});
