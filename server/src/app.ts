@@ -7,6 +7,7 @@ import { Api } from "./http/api";
 import { jsonBodyMiddleware } from "./middleware/body";
 import { errorMiddleware } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
+import type { GitProcessHost } from "./git/processHost";
 import { gitHttpMiddleware } from "./git/routes";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
@@ -23,6 +24,7 @@ export interface AppDeps {
   config: ServiceConfig;
   logger: Logger;
   gitAuth: GitAuthenticator;
+  gitHost: GitProcessHost;
 }
 
 export interface App {
@@ -30,7 +32,7 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAuth }: AppDeps): App {
+export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): App {
   const api = new Api({ db, config, gitAuth });
   registerAuthRoutes(api);
   registerSettingsRoutes(api);
@@ -47,7 +49,7 @@ export function createApp({ db, config, logger, gitAuth }: AppDeps): App {
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, logger }));
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, gitHost, logger }));
   koa.use(docs.routes());
   koa.use(jsonBodyMiddleware());
   koa.use(api.router.routes());

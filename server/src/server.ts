@@ -5,6 +5,7 @@ import { createApp } from "./app";
 import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
 import { GitAuthCache } from "./git/authCache";
+import { GitProcessHost } from "./git/processHost";
 import type { Api } from "./http/api";
 import { DEFAULT_THROTTLE, GitAuthenticator, type ThrottlePolicy } from "./services/gitAuth";
 import { ensureInitialAdmin } from "./services/users";
@@ -61,6 +62,8 @@ export async function startServer(
   const gitAuthCache = new GitAuthCache(database.knex, logger, throttle.windowSeconds);
   await gitAuthCache.start(database);
   const gitAuth = new GitAuthenticator(database.knex, gitAuthCache, logger, throttle);
+  const gitHost = new GitProcessHost(logger);
+  await gitHost.ensureStarted();
 
   // The app is built once the port is known, so clone URLs name the real one (PORT=0 in
   // tests); a request in that instant gets a 503 rather than hanging.
@@ -83,7 +86,7 @@ export async function startServer(
   const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
-  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAuth });
+  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAuth, gitHost });
   handle = koa.callback();
   return {
     url,
@@ -96,6 +99,7 @@ export async function startServer(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await gitHost.stop();
       await gitAuthCache.stop();
       await database.close();
     },

@@ -62,14 +62,18 @@ describe("large git transfers", () => {
     const want = await refOnDisk(bare);
     const serverGitProcesses = async () => {
       const ps = await new Promise<string>((resolve) => {
-        const child = spawn("ps", ["-eo", "ppid=,args="]);
+        const child = spawn("ps", ["-eo", "ppid=,pid=,args="]);
         let out = "";
         child.stdout.on("data", (c: Buffer) => (out += c.toString()));
         child.on("close", () => resolve(out));
       });
-      return ps
-        .split("\n")
-        .filter((line) => (line.trim().startsWith(`${process.pid} `) && line.includes("http-backend")) || line.includes(bare));
+      const rows = ps.split("\n").map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line)).filter((m) => m !== null);
+      // This process's git process hosts, and the git processes they started.
+      const hosts = new Set(rows.filter((m) => m[1] === String(process.pid) && m[3]?.includes("processHostChild")).map((m) => m[2]));
+      assert.ok(hosts.size > 0, "the service runs git through its process host");
+      return rows
+        .filter((m) => (hosts.has(m[1]) && m[3]?.includes("http-backend")) || m[3]?.includes(bare))
+        .map((m) => m[3] ?? "");
     };
     // git's own upload-pack request for everything; the client reads one chunk, then vanishes.
     const body = `0032want ${want}\n00000009done\n`;

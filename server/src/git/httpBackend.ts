@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
+import type { GitProcessHost, GitRun } from "./processHost";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -10,6 +10,7 @@ export interface BackendRequest {
   target: GitRequestTarget;
   remoteUser: string;
   remoteAddr: string;
+  host: GitProcessHost;
   logger: Logger;
 }
 
@@ -63,59 +64,60 @@ function parseCgiHeaders(block: string): { status: number; headers: [string, str
 
 /**
  * Runs `git http-backend` for one authorised request, streaming the request body in and the
- * response out with backpressure (pipe), and killing git when the client goes away.
+ * response out with backpressure (pipe), and stopping git when the client goes away.
  * Resolves when the response is over.
  */
-export function serveWithHttpBackend(r: BackendRequest): Promise<void> {
+export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
   const { req, res, logger } = r;
+  let run: GitRun;
+  try {
+    run = await r.host.run(cgiEnvironment(r));
+  } catch (error) {
+    logger.error({ err: error }, "could not run git http-backend");
+    res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end("Internal error running git\n");
+    return;
+  }
+  const { stream } = run;
+  void run.exited.then(({ code, stderr }) => {
+    if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, "git http-backend failed");
+  });
   return new Promise((resolve) => {
-    const child = spawn("git", ["http-backend"], { env: cgiEnvironment(r), stdio: ["pipe", "pipe", "pipe"] });
     let headersDone = false;
     let pending = Buffer.alloc(0);
-    let stderr = "";
 
-    const finish = () => resolve();
     res.once("close", () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      finish();
+      stream.destroy(); // the host kills git if its output was not all sent
+      resolve();
     });
-
-    req.pipe(child.stdin);
-    child.stdin.on("error", () => undefined); // git may exit before reading everything (e.g. on a bad pack)
-    child.stderr.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
+    req.pipe(stream);
+    stream.on("error", (error) => {
+      logger.warn({ err: error }, "git process host connection failed");
+      stream.destroy();
     });
 
     const onData = (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
+      // latin1 maps each byte to one character, so string offsets are byte offsets.
       const text = pending.toString("latin1");
       const end = HEADER_END.exec(text);
       if (!end) {
-        if (pending.length > MAX_CGI_HEADER_BYTES) child.kill("SIGKILL");
+        if (pending.length > MAX_CGI_HEADER_BYTES) stream.destroy();
         return;
       }
       headersDone = true;
-      child.stdout.off("data", onData);
+      stream.off("data", onData);
       const { status, headers } = parseCgiHeaders(text.slice(0, end.index));
       res.writeHead(status, headers);
-      // latin1 maps each byte to one character, so string offsets are byte offsets.
       const rest = pending.subarray(end.index + end[0].length);
       if (rest.length > 0) res.write(rest);
-      child.stdout.pipe(res);
+      stream.pipe(res);
     };
-    child.stdout.on("data", onData);
-
-    child.on("error", (error) => {
-      logger.error({ err: error }, "could not run git http-backend");
+    stream.on("data", onData);
+    stream.on("close", () => {
+      if (headersDone) return;
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
-      res.end("Internal error running git\n");
-    });
-    child.on("close", (code) => {
-      if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, "git http-backend failed");
-      if (!headersDone) {
-        if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
-        res.end("git http-backend produced no response\n");
-      }
+      res.end("git http-backend produced no response\n");
     });
   });
 }

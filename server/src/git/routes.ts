@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { GitAuthenticator } from "../services/gitAuth";
 import { parseGitRequest } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
+import type { GitProcessHost } from "./processHost";
 
 export const GIT_PREFIX = "/git/";
 const REALM = 'Basic realm="Clarive"';
@@ -19,7 +20,12 @@ function refuse(ctx: Context, status: number, message: string, headers: Record<s
 }
 
 /** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
-export function gitHttpMiddleware(deps: { reposDir: string; gitAuth: GitAuthenticator; logger: Logger }): Middleware {
+export function gitHttpMiddleware(deps: {
+  reposDir: string;
+  gitAuth: GitAuthenticator;
+  gitHost: GitProcessHost;
+  logger: Logger;
+}): Middleware {
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) return next();
     const service = typeof ctx.query.service === "string" ? ctx.query.service : undefined;
@@ -52,6 +58,7 @@ export function gitHttpMiddleware(deps: { reposDir: string; gitAuth: GitAuthenti
       target,
       remoteUser: decision.username,
       remoteAddr: ctx.ip,
+      host: deps.gitHost,
       logger: deps.logger,
     });
   };

@@ -1,0 +1,87 @@
+import { fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "pino";
+
+const CHILD_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "processHostChild.mjs");
+
+export interface GitRun {
+  /** Request body in, CGI output out; destroying it kills git. */
+  stream: net.Socket;
+  /** git's exit code and the start of its stderr, once it has exited. */
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/**
+ * Starts `git http-backend` processes through a small companion process (see
+ * processHostChild.mjs for why), restarting it if it ever dies.
+ */
+export class GitProcessHost {
+  private child: ChildProcess | undefined;
+  private ready: Promise<void> | undefined;
+  private readonly socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-git-host-"));
+  private readonly socketPath = path.join(this.socketDir, "host.sock");
+  private readonly pending = new Map<number, (result: { code: number | null; stderr: string }) => void>();
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  private start(): Promise<void> {
+    fs.rmSync(this.socketPath, { force: true });
+    const child = fork(CHILD_SCRIPT, [this.socketPath], { execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    this.child = child;
+    this.ready = new Promise<void>((resolve, reject) => {
+      child.once("error", reject);
+      child.on("message", (message: { ready?: boolean; id?: number; code?: number | null; stderr?: string }) => {
+        if (message.ready) return resolve();
+        if (message.id === undefined) return;
+        this.pending.get(message.id)?.({ code: message.code ?? null, stderr: message.stderr ?? "" });
+        this.pending.delete(message.id);
+      });
+      child.once("exit", (code, signal) => {
+        reject(new Error(`git process host exited (${code ?? signal})`));
+        for (const settle of this.pending.values()) settle({ code: null, stderr: "git process host exited" });
+        this.pending.clear();
+        if (!this.stopped) {
+          this.logger.error({ code, signal }, "git process host exited; restarting it");
+          void this.start().catch(() => undefined);
+        }
+      });
+    });
+    return this.ready;
+  }
+
+  /** Starts the host now rather than at the first git request. */
+  async ensureStarted(): Promise<void> {
+    await (this.ready ?? this.start());
+  }
+
+  async run(env: NodeJS.ProcessEnv): Promise<GitRun> {
+    await this.ensureStarted();
+    const id = this.nextId++;
+    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => this.pending.set(id, resolve));
+    const stream = net.connect({ path: this.socketPath, allowHalfOpen: true });
+    await new Promise<void>((resolve, reject) => {
+      stream.once("connect", resolve);
+      stream.once("error", reject);
+    });
+    stream.write(`${JSON.stringify({ id, env })}\n`);
+    return { stream, exited };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.disconnect();
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    fs.rmSync(this.socketDir, { recursive: true, force: true });
+  }
+}
