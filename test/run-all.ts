@@ -46,6 +46,7 @@ if (wanted("unit")) results.push(await runMocha("unit", "test/.mocharc.unit.json
 if (wanted("extension-unit")) results.push(await runMocha("extension unit", "test/.mocharc.extension-unit.json"));
 // In a real VS Code extension host (code-server offline, see test/extension/editor/runTest.ts).
 if (wanted("extension-editor")) results.push(await runSuite("extension in a real editor", ["tsx", "test/extension/editor/runTest.ts"]));
+if (wanted("extension-ui")) results.push(await runMocha("extension through the UI", "test/.mocharc.extension-ui.json"));
 if (wanted("pglite")) results.push(await runMocha("server on PGlite", "test/.mocharc.server.json", { TEST_DB: "pglite" }));
 if (wanted("postgres")) {
   let cluster: PostgresCluster | undefined;

@@ -19,11 +19,14 @@ function plural(count: number, unit: string): string {
   return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
-/** A rough human span: hours under a day, days under ~2 months, then months, then years. */
+/**
+ * A rough human span: hours under a day, days under ~2 months, then months, then years. Days are
+ * rounded, so a 30-day token created a minute ago still reads "30 days", not "29".
+ */
 function span(ms: number): string {
   if (ms < HOUR_MS) return "less than an hour";
   if (ms < DAY_MS) return plural(Math.floor(ms / HOUR_MS), "hour");
-  const days = Math.floor(ms / DAY_MS);
+  const days = Math.max(1, Math.round(ms / DAY_MS));
   if (days < 60) return plural(days, "day");
   if (days < 730) return plural(Math.floor(days / 30), "month");
   return plural(Math.floor(days / 365), "year");
@@ -33,8 +36,7 @@ function span(ms: number): string {
 export function relativeExpiry(expiresAt: string, now: Date): string {
   const remaining = Date.parse(expiresAt) - now.getTime();
   if (remaining > 0) {
-    const days = Math.floor(remaining / DAY_MS);
-    if (days === 1) return "expires tomorrow";
+    if (remaining >= DAY_MS && Math.round(remaining / DAY_MS) === 1) return "expires tomorrow";
     return `expires in ${span(remaining)}`;
   }
   const past = -remaining;

@@ -272,7 +272,7 @@ describe("extension commands against a real service", function () {
       assert.deepEqual(warned.map((w) => w.description), ["expiring soon"]);
       await new Promise((resolve) => setTimeout(resolve, 10));
       assert.deepEqual(replacements, [{ description: "expiring soon", repositories: ["acme/widgets"], permission: "read" }]);
-      assert.match(t.ui.messages("warning").join(), /"expiring soon" expires in 6 days/);
+      assert.match(t.ui.messages("warning").join(), /"expiring soon" expires in 7 days/);
       t.ui.assertDone();
     });
   });

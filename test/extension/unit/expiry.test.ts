@@ -8,7 +8,8 @@ describe("expiry formatting", () => {
   it("words the time left in hours, days, months and years", () => {
     assert.equal(relativeExpiry(at(30 * 60 * 1000), NOW), "expires in less than an hour");
     assert.equal(relativeExpiry(at(5 * 60 * 60 * 1000), NOW), "expires in 5 hours");
-    assert.equal(relativeExpiry(at(1.5 * DAY), NOW), "expires tomorrow");
+    assert.equal(relativeExpiry(at(1.2 * DAY), NOW), "expires tomorrow");
+    assert.equal(relativeExpiry(at(30 * DAY - 60_000), NOW), "expires in 30 days", "a 30-day token created a minute ago");
     assert.equal(relativeExpiry(at(5 * DAY + 1000), NOW), "expires in 5 days");
     assert.equal(relativeExpiry(at(30 * DAY + 1000), NOW), "expires in 30 days");
     assert.equal(relativeExpiry(at(90 * DAY + 1000), NOW), "expires in 3 months");
