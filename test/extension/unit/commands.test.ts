@@ -212,6 +212,28 @@ describe("extension commands against a real service", function () {
       assert.equal(await t.deps.credentials.lookup(`${server.url}/git/acme/widgets.git`), undefined);
     });
 
+    it("uses a new token for the workspace remote when picked in the Create Token dialog", async () => {
+      const t = await signedIn();
+      const repo = new FakeRepository("/work/fresh");
+      t.repositories.push(repo);
+      t.ui.answer(
+        { input: "for the remote" },
+        { pick: "30 days" },
+        { pick: "Selected repositories…" },
+        { pickMany: ["acme/widgets"] },
+        { pick: "Read & write" },
+        { message: "Use for this workspace's git remote" },
+        // Configure Git Remote, with the token's single repository first and no token question.
+        { pick: "acme/widgets" },
+        { pick: "VS Code secret storage (recommended)" },
+      );
+      await createToken(t.deps);
+      t.ui.assertDone();
+      const secret = t.clipboard[0];
+      assert.equal(repo.remotes[0]?.fetchUrl, `${server.url}/git/acme/widgets.git`);
+      assert.deepEqual(await t.deps.credentials.lookup(`${server.url}/git/acme/widgets.git`), { username: "admin", password: secret });
+    });
+
     it("embeds the token in the URL only after a warning, and Remove Git Credentials strips it", async () => {
       const t = await signedIn();
       const repo = new FakeRepository("/work/new");
