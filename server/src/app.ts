@@ -4,7 +4,6 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { ServiceConfig } from "./config";
 import { Api } from "./http/api";
-import { jsonBodyMiddleware } from "./middleware/body";
 import { errorMiddleware } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitProcessHost } from "./git/processHost";
@@ -50,9 +49,8 @@ export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): Ap
   koa.use(errorMiddleware(logger));
   // Before the JSON body parser: git bodies are streamed to git untouched.
   koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, gitHost, logger }));
-  koa.use(docs.routes());
-  koa.use(jsonBodyMiddleware());
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
+  koa.use(docs.routes());
   return { koa, api };
 }

@@ -3,7 +3,8 @@ import Router from "@koa/router";
 import type { Context } from "koa";
 import type { Knex } from "knex";
 import type { ServiceConfig } from "../config";
-import { DomainError, ValidationError } from "../errors";
+import { ValidationError } from "../errors";
+import { readJsonBody } from "../middleware/body";
 import { ErrorSchema } from "../schemas/common";
 import { z } from "../schemas/zod";
 import { authenticateApiKey, type AuthenticatedCaller } from "../services/auth";
@@ -92,13 +93,11 @@ export class Api {
       const meta: RequestMeta = { ip: ctx.ip || null };
       const caller = spec.auth === "user" ? await authenticateApiKey(this.deps.db, ctx.get("authorization") || undefined) : null;
       ctx.state.user = caller?.username;
-      if (spec.body && ctx.request.length && !ctx.request.is("application/json")) {
-        throw new DomainError(415, "unsupported_media_type", "Send the body as JSON (Content-Type: application/json)");
-      }
+      const body = spec.body ? await readJsonBody(ctx) : undefined;
       const result = await spec.handler({
         params: parse(spec.params, ctx.params, "params"),
         query: parse(spec.query, ctx.query, "query"),
-        body: parse(spec.body, ctx.request.body, "body"),
+        body: parse(spec.body, body, "body"),
         caller: caller as HandlerInput<unknown, unknown, unknown, Auth>["caller"],
         meta,
         ctx,

@@ -59,10 +59,8 @@ export class GitAuthenticator {
     const username = credentials?.username ?? "";
     const throttleKeys = [`ip:${request.ip ?? "unknown"}`, ...(username ? [`user:${username.toLowerCase()}`] : [])];
 
-    const blockedUntil = Math.max(
-      0,
-      ...(await this.cache.throttleStates(throttleKeys)).map((state) => state.blockedUntil ?? 0),
-    );
+    const throttles = await this.cache.throttleStates(throttleKeys);
+    const blockedUntil = Math.max(0, ...throttles.map((state) => state.blockedUntil ?? 0));
     if (blockedUntil > Date.now()) {
       return {
         ok: false,
@@ -107,7 +105,9 @@ export class GitAuthenticator {
       return deny("This token is read-only: pushing needs a read & write token");
     }
 
-    await this.success(throttleKeys, token.id, request.ip);
+    // A success resets the counters, but only costs a write when there is something to reset.
+    if (throttles.length > 0) await clearAuthFailures(this.db, throttleKeys);
+    this.recordUse(token.id, request.ip);
     return { ok: true, username: token.username, tokenId: token.id };
   }
 
@@ -120,9 +120,7 @@ export class GitAuthenticator {
     });
   }
 
-  private async success(keys: string[], tokenId: number, ip: string | null): Promise<void> {
-    // A success resets the counters, but only costs a write when there is something to reset.
-    if ((await this.cache.throttleStates(keys)).length > 0) await clearAuthFailures(this.db, keys);
+  private recordUse(tokenId: number, ip: string | null): void {
     const now = Date.now();
     if (now - (this.lastTouched.get(tokenId) ?? 0) >= TOUCH_INTERVAL_MS) {
       this.lastTouched.set(tokenId, now);
