@@ -48,9 +48,12 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
   }
 
   const quickInput = () => page.locator(".quick-input-widget");
-  /** Types into the open input box or quick pick (which filters) and presses Enter. */
-  async function answer(text: string | undefined, expectTitle: RegExp): Promise<void> {
-    await quickInput().locator(".quick-input-title", { hasText: expectTitle }).waitFor({ state: "visible" });
+  /**
+   * Waits for the input box or quick pick showing `expect` (its title or prompt), types into it
+   * (a quick pick filters) and presses Enter.
+   */
+  async function answer(text: string | undefined, expect: RegExp): Promise<void> {
+    await page.locator(".quick-input-widget", { hasText: expect }).waitFor({ state: "visible" });
     const box = quickInput().locator("input.input");
     if (text !== undefined) await box.fill(text);
     await box.press("Enter");
@@ -98,9 +101,7 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await answer(service.url, /Sign in to Clarive \(1\/3\)/);
     await answer("Username and password", /Sign in to Clarive \(2\/3\)/);
     await answer("admin", /Sign in to Clarive \(3\/3\)/);
-    await quickInput().locator(".quick-input-message", { hasText: "" }).first().waitFor().catch(() => undefined);
-    await page.waitForTimeout(300);
-    await answer(ADMIN_PASSWORD, /Sign in to Clarive \(3\/3\)/);
+    await answer(ADMIN_PASSWORD, /Password of admin/);
     await page.locator(".notifications-toasts", { hasText: "Signed in to" }).waitFor({ timeout: 30_000 });
     await page.getByRole("treeitem", { name: /^CI deploy/ }).waitFor({ timeout: 30_000 });
   });
