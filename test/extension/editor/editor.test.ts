@@ -124,7 +124,8 @@ describe("Clarive extension in a real VS Code", () => {
     url.password = secret;
     const clone = await run("git", ["clone", url.toString(), target]);
     assert.equal(clone.code, 0, `git clone with the clipboard's token: ${clone.stderr}`);
-    url.password = `${secret.slice(0, -1)}x`;
+    // A different last character (a fixed "x" would be no change for a token ending in x).
+    url.password = `${secret.slice(0, -1)}${secret.endsWith("x") ? "y" : "x"}`;
     const refused = await run("git", ["clone", url.toString(), `${target}-refused`]);
     assert.notEqual(refused.code, 0, "a mangled token is refused");
 
