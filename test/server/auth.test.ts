@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AuditEventDto, LoginResponse, Page, UserDto } from "@clarive/shared";
-import { Client, createToken, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
+import { alterLastCharacter, Client, createToken, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../support/testServer";
 
 describe("REST authentication", () => {
@@ -55,7 +55,7 @@ describe("REST authentication", () => {
       [{ authorization: "Basic YWRtaW46eA==" }, "invalid_authorization"],
       [{ authorization: "Bearer" }, "invalid_authorization"],
       [{ authorization: "Bearer clapi_short" }, "invalid_api_key"],
-      [{ authorization: `Bearer ${admin.apiKey?.slice(0, -1)}x` }, "invalid_api_key"],
+      [{ authorization: `Bearer ${alterLastCharacter(admin.apiKey ?? "")}` }, "invalid_api_key"],
     ];
     for (const [headers, code] of cases) {
       const reply = await new Client(server.url).request<ErrorReply>("GET", "/me", undefined, headers);

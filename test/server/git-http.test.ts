@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AuditEventDto, Page, TokenDto } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
-import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { alterLastCharacter, Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { git, gitOk, refOnDisk, remoteUrl, tempDir, workingCopyWithCommit } from "../support/git";
 import { startTestServer, type TestServer } from "../support/testServer";
 
@@ -91,7 +91,7 @@ describe("git over HTTP", () => {
       server.knex.on("query", onQuery);
       try {
         await lsRemote401("alice", "not-a-token");
-        await lsRemote401("alice", `${aliceRw.slice(0, -1)}${aliceRw.endsWith("a") ? "b" : "a"}`);
+        await lsRemote401("alice", alterLastCharacter(aliceRw));
       } finally {
         server.knex.off("query", onQuery);
       }

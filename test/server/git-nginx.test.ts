@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { alterLastCharacter, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { git, gitOk, refOnDisk, remoteUrl, tempDir, workingCopyWithCommit } from "../support/git";
 import { renderExample, startNginx, type NginxFront } from "../support/nginx";
 import { freePort } from "../support/postgres";
@@ -66,7 +66,7 @@ describe("nginx auth_request example (examples/nginx/clarive-git.conf) in front 
     const anonymous = await fetch(`${nginx.url}/git/acme/widgets.git/info/refs?service=git-upload-pack`);
     assert.equal(anonymous.status, 401);
     assert.equal(anonymous.headers.get("www-authenticate"), 'Basic realm="Clarive"');
-    const wrong = await git(["ls-remote", remoteUrl(nginx.url, "acme/widgets", "alice", `${rw.slice(0, -2)}zz`)]);
+    const wrong = await git(["ls-remote", remoteUrl(nginx.url, "acme/widgets", "alice", alterLastCharacter(rw))]);
     assert.match(wrong.stderr, /Authentication failed/);
   });
 });

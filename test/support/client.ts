@@ -84,3 +84,6 @@ export async function createToken(
   if (reply.status !== 201) throw new Error(`token creation failed: ${reply.status} ${JSON.stringify(reply.body)}`);
   return reply.body;
 }
+
+/** The same secret with its last character changed (to another one, whatever it was). */
+export const alterLastCharacter = (secret: string): string => secret.slice(0, -1) + (secret.endsWith("x") ? "y" : "x");
