@@ -70,7 +70,6 @@ function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where
 export class Api {
   readonly router = new Router({ prefix: "/api/v1" });
   readonly registry = new OpenAPIRegistry();
-  private readonly routes: { method: Method; path: string }[] = [];
 
   constructor(readonly deps: ApiDeps) {
     this.registry.registerComponent("securitySchemes", "apiKey", {
@@ -86,7 +85,6 @@ export class Api {
     B extends AnyObject = z.ZodObject<{}>,
     Auth extends "none" | "user" = "user",
   >(spec: RouteSpec<P, Q, B, Auth>): void {
-    this.routes.push({ method: spec.method, path: spec.path });
     this.document(spec);
     const koaPath = spec.path.replace(/\{(\w+)\}/g, ":$1");
     this.router[spec.method](koaPath, async (ctx) => {
@@ -105,11 +103,6 @@ export class Api {
       ctx.status = spec.success.status;
       if (spec.success.status !== 204) ctx.body = result;
     });
-  }
-
-  /** Every route this API serves, in OpenAPI path style. */
-  listRoutes(): { method: Method; path: string }[] {
-    return [...this.routes];
   }
 
   private document<P extends AnyObject, Q extends AnyObject, B extends AnyObject, Auth extends "none" | "user">(
