@@ -6,7 +6,8 @@ import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 
 export const GIT_PREFIX = "/git/";
-const REALM = 'Basic realm="Clarive"';
+/** The challenge git answers by sending the user's credentials (DESIGN §5). */
+export const BASIC_CHALLENGE = 'Basic realm="Clarive"';
 
 /**
  * git speaks plain text: on a 403, git prints a text/plain body as "remote: …" lines, which is
@@ -43,7 +44,7 @@ export function gitHttpMiddleware(deps: {
       ctx.state.errorCode = `git_${decision.status}`;
       const headers: Record<string, string> =
         decision.status === 401
-          ? { "WWW-Authenticate": REALM }
+          ? { "WWW-Authenticate": BASIC_CHALLENGE }
           : decision.status === 429
             ? { "Retry-After": String(decision.retryAfterSeconds ?? 60) }
             : {};

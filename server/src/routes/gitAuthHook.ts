@@ -1,5 +1,6 @@
 import { DomainError, ForbiddenError, UnauthenticatedError } from "../errors";
 import { parseGitRequest } from "../git/gitPath";
+import { BASIC_CHALLENGE } from "../git/routes";
 import { z } from "../schemas/zod";
 import type { Api } from "../http/api";
 
@@ -53,7 +54,7 @@ export function registerGitAuthHookRoute(api: Api): void {
       // One line for the proxy to show git (nginx: auth_request_set + error_page).
       ctx.set("X-Clarive-Reason", decision.message);
       if (decision.status === 401) {
-        ctx.set("WWW-Authenticate", 'Basic realm="Clarive"');
+        ctx.set("WWW-Authenticate", BASIC_CHALLENGE);
         throw new UnauthenticatedError(decision.message, "git_unauthenticated");
       }
       if (decision.status === 429) ctx.set("Retry-After", String(decision.retryAfterSeconds ?? 60));
