@@ -26,8 +26,16 @@ function requiredEnv(name: string): string {
   return value;
 }
 
+/** Temporary folders this suite makes, removed at the end. */
+const scratch: string[] = [];
+function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
 function run(command: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-editor-git-home-"));
+  const home = scratchDir("clarive-editor-git-home-");
   return new Promise((resolve) => {
     execFile(
       command,
@@ -86,6 +94,10 @@ describe("Clarive extension in a real VS Code", () => {
     workspaceRepository = await until(() => gitApi.repositories[0], "the git extension to open the workspace repository");
   });
 
+  after(() => {
+    for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   afterEach(function () {
     // A prompt nobody answered, or an answer left over, is a failure of the test that caused it.
     const problems = [...ui.problems.splice(0)];
@@ -118,7 +130,7 @@ describe("Clarive extension in a real VS Code", () => {
     const modal = ui.prompts.find((p) => p.modal && p.detail === secret);
     assert.ok(modal, "shown once in a modal");
 
-    const target = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-editor-clone-"));
+    const target = path.join(scratchDir("clarive-editor-clone-"), "widgets");
     const url = new URL(`${serverUrl}/git/acme/widgets.git`);
     url.username = "admin";
     url.password = secret;
@@ -127,6 +139,7 @@ describe("Clarive extension in a real VS Code", () => {
     // A different last character (a fixed "x" would be no change for a token ending in x).
     url.password = `${secret.slice(0, -1)}${secret.endsWith("x") ? "y" : "x"}`;
     const refused = await run("git", ["clone", url.toString(), `${target}-refused`]);
+
     assert.notEqual(refused.code, 0, "a mangled token is refused");
 
     const item = itemNamed("editor laptop");
@@ -188,7 +201,7 @@ describe("Clarive extension in a real VS Code", () => {
 
   it("lets git in the integrated terminal push with the same credentials", async () => {
     const folder = workspaceRepository.rootUri.fsPath;
-    const marker = path.join(os.tmpdir(), `clarive-terminal-${process.pid}-${Date.now()}`);
+    const marker = path.join(scratchDir("clarive-editor-terminal-"), "push");
     const terminal = vscode.window.createTerminal({ name: "clarive-push", cwd: folder, shellPath: "/bin/bash" });
     try {
       fs.writeFileSync(path.join(folder, "terminal.txt"), "pushed from the terminal\n");

@@ -64,12 +64,13 @@ async function main(): Promise<number> {
   let service: RunningService | undefined;
   let codeServer: RunningCodeServer | undefined;
   let workbench: Workbench | undefined;
+  let workspace: string | undefined;
   try {
     say("packaging the .vsix");
     const vsix = await packageExtension();
     service = await startService(logDir);
     say(`service on ${service.url}`);
-    const workspace = await gitWorkspace();
+    workspace = await gitWorkspace();
     const env = {
       CLARIVE_TEST_SERVER_URL: service.url,
       CLARIVE_TEST_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -119,6 +120,7 @@ async function main(): Promise<number> {
     await workbench?.close();
     await codeServer?.stop();
     await service?.stop();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   }
 }
 

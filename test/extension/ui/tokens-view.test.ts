@@ -35,6 +35,7 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
   let codeServer: RunningCodeServer;
   let workbench: Workbench;
   let page: Page;
+  let workspace: string | undefined;
 
   async function rest<T>(method: string, route: string, apiKey: string | undefined, body?: unknown): Promise<T> {
     const response = await fetch(`${service.url}/api/v1${route}`, {
@@ -73,7 +74,11 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await rest("POST", "/tokens", admin.apiKey, { description: "CI deploy", expiresInDays: 7, repositories: ["acme/gears"], permission: "read" });
     const old = await rest<{ id: number }>("POST", "/tokens", admin.apiKey, { description: "old desktop", expiresInDays: 90, permission: "read-write" });
     await rest("PATCH", `/tokens/${old.id}`, admin.apiKey, { active: false });
-    codeServer = await startCodeServer({ workspace: await gitWorkspace(), logDir, settings: {
+    workspace = await gitWorkspace();
+    codeServer = await startCodeServer({
+      workspace,
+      logDir,
+      settings: {
         "workbench.colorTheme": "Default Dark Modern",
         "workbench.secondarySideBar.defaultVisibility": "hidden",
         "chat.disableAIFeatures": true,
@@ -88,6 +93,7 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await workbench?.close();
     await codeServer?.stop();
     await service?.stop();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   afterEach(async function () {
