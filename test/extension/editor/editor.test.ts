@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import * as vscode from "vscode";
@@ -231,5 +232,36 @@ describe("Clarive extension in a real VS Code", () => {
     assert.equal(await vscode.commands.executeCommand("clarive.signIn"), false, "a bad key is refused with a message");
     assert.match(ui.messages("error").join("\n"), /does not accept this API key/);
     assert.equal(hooks.tokensState().kind, "signed-out", "no half state");
+  });
+
+  it("shows an error item, not an exception, when the server fails or goes away", async () => {
+    // A stand-in server that accepts the key but fails the token list, then disappears.
+    const fake = http.createServer((request, response) => {
+      const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (request.url === "/api/v1/me") json(200, { id: 9, username: "carol", isAdmin: false, active: true, createdAt: new Date().toISOString() });
+      else if (request.url === "/api/v1/tokens") json(503, { error: { code: "unavailable", message: "down for maintenance" } });
+      else json(404, { error: { code: "not_found", message: "no" } });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    const address = fake.address();
+    const fakeUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+    try {
+      ui.answer({ input: fakeUrl }, { pick: "API key" }, { input: "clapi_" + "1".repeat(36) });
+      assert.equal(await vscode.commands.executeCommand("clarive.signIn"), true);
+      const [item] = hooks.treeItems();
+      assert.equal(item?.label, "Could not load tokens");
+      assert.equal(item?.description, "down for maintenance");
+      assert.equal(item?.command?.command, "clarive.refreshTokens", "clicking retries");
+    } finally {
+      const closed = new Promise((resolve) => fake.close(resolve));
+      fake.closeAllConnections();
+      await closed;
+    }
+    await vscode.commands.executeCommand("clarive.refreshTokens");
+    const [gone] = hooks.treeItems();
+    assert.equal(gone?.label, "Could not load tokens");
+    assert.match(String(gone?.description), new RegExp(`Cannot reach the Clarive server at ${fakeUrl.replace(/[.]/g, "\\.")}`));
+    await vscode.commands.executeCommand("clarive.signOut");
+    assert.equal(hooks.tokensState().kind, "signed-out");
   });
 });
