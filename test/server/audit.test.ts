@@ -33,6 +33,7 @@ describe("audit events", () => {
     assert.deepEqual(byAction("membership.removed")?.details, { user: "alice" });
     assert.equal(byAction("user.created")?.target, "user:alice");
     for (const e of items) {
+      assert.equal(typeof e.id, "number", "int8 ids reach the API as numbers, not strings or BigInt");
       assert.equal(e.ip, "127.0.0.1");
       assert.ok(!Number.isNaN(Date.parse(e.createdAt)));
     }
