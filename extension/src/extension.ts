@@ -107,7 +107,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
       await signOut(deps);
     }),
     register("clarive.refreshTokens", async () => {
-      if (session.unreachable) await session.retryUnreachable();
+      // The server was down at start: a refresh that reaches it completes the sign-in.
+      if (session.unreachable && (await session.retryUnreachable())) notifier.start();
       await deps.refreshTokens();
     }),
     register("clarive.createToken", async (prefill?: TokenFormPrefill) => (await createToken(deps, prefill ?? {}))?.token),

@@ -76,6 +76,18 @@ describe("extension commands against a real service", function () {
       }
     });
 
+    it("keeps the key when the server is unreachable at start, and completes the sign-in once it answers", async () => {
+      const t = testDeps();
+      await t.secrets.store(SESSION_SECRET_KEY, JSON.stringify({ serverUrl: "http://127.0.0.1:9", apiKey: admin.apiKey }));
+      assert.equal(await t.deps.session.restore(), "unreachable");
+      assert.ok(t.secrets.values.has(SESSION_SECRET_KEY), "not forgotten for a network error");
+      assert.equal(await t.deps.session.retryUnreachable(), false);
+      await t.secrets.store(SESSION_SECRET_KEY, JSON.stringify({ serverUrl: server.url, apiKey: admin.apiKey }));
+      assert.equal(await t.deps.session.retryUnreachable(), true);
+      assert.equal(t.deps.session.signedIn?.user.username, "admin");
+      assert.equal(t.deps.session.unreachable, undefined);
+    });
+
     it("forgets an expired key at start and signs out revoking the key", async () => {
       const t = await signedIn();
       const key = (JSON.parse(t.secrets.values.get(SESSION_SECRET_KEY) ?? "{}") as { apiKey: string }).apiKey;
