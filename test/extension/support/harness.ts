@@ -171,9 +171,13 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       2,
     ),
   );
+  // VS Code leaves IPC sockets (vscode-ipc-*, vscode-git-*) in the temp folder: give it one we remove.
+  const tmp = path.join(base, "tmp");
+  fs.mkdirSync(tmp);
   const env: NodeJS.ProcessEnv = {
     PATH: `${NODE24_BIN}:${process.env.PATH ?? ""}`,
     HOME: home,
+    TMPDIR: tmp,
     XDG_CONFIG_HOME: path.join(home, ".config"),
     XDG_DATA_HOME: path.join(home, ".local/share"),
     LANG: "C.UTF-8",
