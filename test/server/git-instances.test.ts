@@ -62,5 +62,31 @@ if (TEST_DB === "postgres") {
         await setPatAuth(admin, true);
       }
     });
+
+    it("while an instance's LISTEN connection is down it reads the database, so revocation still holds", async () => {
+      const t = await createToken(alice);
+      const onSecond = remoteUrl(second.url, "acme/widgets", "alice", t.token);
+      await gitOk(["ls-remote", onSecond]); // cached
+      // Cut every listening connection (both instances): notifications sent now are lost.
+      await first.knex.raw(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await alice.patch(`/tokens/${t.id}`, { active: false })).status, 200);
+      const refused = await git(["ls-remote", onSecond]);
+      assert.notEqual(refused.code, 0, "a stale cache would still let the token in");
+      // The listener reconnects by itself and the cache is trusted again.
+      await alice.patch(`/tokens/${t.id}`, { active: true });
+      await gitOk(["ls-remote", onSecond]);
+      let listening = 0;
+      for (let i = 0; i < 50 && listening < 2; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const rows = await first.knex.raw(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        );
+        listening = (rows.rows as { n: number }[])[0]?.n ?? 0;
+      }
+      assert.equal(listening, 2, "both instances listen again");
+    });
   });
 }
