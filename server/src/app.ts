@@ -44,7 +44,9 @@ export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): Ap
   const docs = new Router();
   registerDocsRoutes(docs, api);
 
-  const koa = new Koa();
+  // Behind a proxy every client would otherwise share the proxy's address: one login-throttle
+  // counter for everybody, and the proxy recorded as each token's last-used address.
+  const koa = new Koa({ proxy: config.trustProxy });
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
   // Before the JSON body parser: git bodies are streamed to git untouched.

@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.string().url("must be an absolute URL such as https://git.example.com").optional(),
   ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  TRUST_PROXY: z.enum(["true", "false"], "must be true or false").default("false"),
 });
 
 export interface Config {
@@ -28,6 +29,8 @@ export interface Config {
   publicUrl: string | undefined;
   adminPassword: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Behind a reverse proxy: take the client's address from X-Forwarded-For. */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +55,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, ""),
     adminPassword: e.ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY === "true",
   };
 }
 

@@ -62,6 +62,7 @@ export async function startServer(
   const gitAuthCache = new GitAuthCache(database.knex, logger, throttle.windowSeconds);
   await gitAuthCache.start(database);
   const gitAuth = new GitAuthenticator(database.knex, gitAuthCache, logger, throttle);
+  gitAuth.startPruning();
   const gitHost = new GitProcessHost(logger);
   await gitHost.ensureStarted();
 
@@ -99,6 +100,7 @@ export async function startServer(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      gitAuth.stopPruning();
       await gitHost.stop();
       await gitAuthCache.stop();
       await database.close();

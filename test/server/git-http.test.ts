@@ -128,6 +128,17 @@ describe("git over HTTP", () => {
       await lsRemote401("carol", t.token);
     });
 
+    it("a token sent as the username is refused and never stored, not even in the audit trail", async () => {
+      const result = await git(["ls-remote", url("acme/widgets", aliceRw, "")]);
+      assert.notEqual(result.code, 0);
+      const stored = JSON.stringify(
+        await Promise.all(["audit_events", "auth_throttle"].map((table) => server.knex(table).select())),
+      );
+      assert.ok(!stored.toLowerCase().includes(aliceRw.slice(7).toLowerCase()), "no trace of the token, in any letter case");
+      const events = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items;
+      assert.ok(events.some((e) => e.details?.reason === "token sent as the username" && e.actor === `clapat_…${aliceRw.slice(-4)}`));
+    });
+
     it("every failure is an audit event with the reason", async () => {
       const reasons = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items
         .filter((e) => e.action === "git.auth_failed")

@@ -62,6 +62,18 @@ describe("throttling failed git logins (10 failures in 5 minutes → 429 for a c
     assert.equal((await succeed()).status, 204, "9 + 9 failures with a success between never reach 10");
   });
 
+  it("forgets counters whose window and cool-down are over", async () => {
+    await fail("stale-user", "192.0.2.240");
+    const keys = ["ip:192.0.2.240", "user:stale-user"];
+    assert.equal((await server.knex("auth_throttle").whereIn("key", keys)).length, 2);
+    // Age them past the 5-minute window (no cool-down was reached).
+    await server.knex("auth_throttle").whereIn("key", keys).update({ window_started_at: new Date(Date.now() - 301_000) });
+    const { pruneExpiredThrottles } = await import("../../server/src/repositories/gitAuth");
+    await pruneExpiredThrottles(server.knex, DEFAULT_THROTTLE.windowSeconds);
+    assert.equal((await server.knex("auth_throttle").whereIn("key", keys)).length, 0);
+    assert.ok((await server.knex("auth_throttle").where("key", "user:alice")).length === 1, "blocked keys stay");
+  });
+
   it("failures are audit events", async () => {
     const events = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items.filter((e) => e.action === "git.auth_failed");
     assert.ok(events.length >= 30);

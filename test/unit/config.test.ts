@@ -12,6 +12,7 @@ describe("configuration", () => {
     assert.equal(config.reposDir, path.resolve("./data/repos"));
     assert.equal(config.publicUrl, undefined);
     assert.equal(config.logLevel, "info");
+    assert.equal(config.trustProxy, false);
   });
 
   it("reads every variable", () => {
@@ -24,6 +25,7 @@ describe("configuration", () => {
       PUBLIC_URL: "https://git.example.com/",
       ADMIN_PASSWORD: "correct horse",
       LOG_LEVEL: "debug",
+      TRUST_PROXY: "true",
     });
     assert.deepEqual(
       { ...config },
@@ -36,16 +38,17 @@ describe("configuration", () => {
         publicUrl: "https://git.example.com",
         adminPassword: "correct horse",
         logLevel: "debug",
+        trustProxy: true,
       },
     );
   });
 
   it("names every bad variable in one error", () => {
     assert.throws(
-      () => parseConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", PUBLIC_URL: "not a url" }),
+      () => parseConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", LOG_LEVEL: "loud", PUBLIC_URL: "not a url", TRUST_PROXY: "yes" }),
       (error: unknown) =>
         error instanceof ConfigError &&
-        ["PORT", "DATABASE_URL", "LOG_LEVEL", "PUBLIC_URL"].every((name) => error.message.includes(name)),
+        ["PORT", "DATABASE_URL", "LOG_LEVEL", "PUBLIC_URL", "TRUST_PROXY"].every((name) => error.message.includes(name)),
     );
   });
 });

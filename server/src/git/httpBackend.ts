@@ -69,6 +69,10 @@ function parseCgiHeaders(block: string): { status: number; headers: [string, str
  */
 export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
   const { req, res, logger } = r;
+  // A client gone while we authenticated or connected has already fired 'close': check, or git
+  // would run with nobody to stop it.
+  const clientGone = () => res.destroyed || req.destroyed;
+  if (clientGone()) return;
   let run: GitRun;
   try {
     run = await r.host.run(cgiEnvironment(r));
@@ -79,6 +83,10 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
     return;
   }
   const { stream } = run;
+  if (clientGone()) {
+    stream.destroy(); // the host kills git when its connection closes early
+    return;
+  }
   void run.exited.then(({ code, stderr }) => {
     if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, "git http-backend failed");
   });
@@ -115,7 +123,12 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
     };
     stream.on("data", onData);
     stream.on("close", () => {
-      if (headersDone) return;
+      if (headersDone) {
+        // Closed without an end (host crash, reset): cut the response so git sees the failure
+        // instead of waiting forever (there is no request timeout on git routes).
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
       res.end("git http-backend produced no response\n");
     });

@@ -65,10 +65,15 @@ export class GitProcessHost {
     const id = this.nextId++;
     const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => this.pending.set(id, resolve));
     const stream = net.connect({ path: this.socketPath, allowHalfOpen: true });
-    await new Promise<void>((resolve, reject) => {
-      stream.once("connect", resolve);
-      stream.once("error", reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.once("connect", resolve);
+        stream.once("error", reject);
+      });
+    } catch (error) {
+      this.pending.delete(id);
+      throw error;
+    }
     stream.write(`${JSON.stringify({ id, env })}\n`);
     return { stream, exited };
   }

@@ -89,3 +89,11 @@ export const loadLiveThrottles = (db: Queryable, windowSeconds: number): Promise
   db<ThrottleRow>("auth_throttle")
     .where("blocked_until", ">", db.fn.now())
     .orWhere("window_started_at", ">", db.raw("now() - make_interval(secs => ?)", [windowSeconds]));
+
+/** Forgets keys whose window and block are both over; each deletion is announced (trigger). */
+export async function pruneExpiredThrottles(db: Queryable, windowSeconds: number): Promise<void> {
+  await db("auth_throttle")
+    .where("window_started_at", "<", db.raw("now() - make_interval(secs => ?)", [windowSeconds]))
+    .andWhere((q) => q.whereNull("blocked_until").orWhere("blocked_until", "<", db.fn.now()))
+    .delete();
+}

@@ -1,9 +1,9 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import { API_KEY_PREFIX, isWellFormedPersonalAccessToken } from "@clarive/shared";
+import { API_KEY_PREFIX, isWellFormedPersonalAccessToken, PAT_PREFIX, secretHint } from "@clarive/shared";
 import type { GitAuthCache } from "../git/authCache";
 import { sha256Hex } from "../lib/hash";
-import { clearAuthFailures, recordAuthFailure, touchTokenUse } from "../repositories/gitAuth";
+import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure, touchTokenUse } from "../repositories/gitAuth";
 import { audit } from "./audit";
 import { effectivePatAccess } from "./repositories";
 
@@ -29,6 +29,8 @@ export const DEFAULT_THROTTLE: ThrottlePolicy = { maxFailures: 10, windowSeconds
 
 const TOUCH_INTERVAL_MS = 60_000;
 
+const looksLikeSecret = (value: string): boolean => value.startsWith(PAT_PREFIX) || value.startsWith(API_KEY_PREFIX);
+
 function parseBasic(header: string): { username: string; password: string } | null {
   const match = /^Basic\s+([A-Za-z0-9+/=]{1,2048})\s*$/i.exec(header);
   if (!match?.[1]) return null;
@@ -44,6 +46,7 @@ function parseBasic(header: string): { username: string; password: string } | nu
  */
 export class GitAuthenticator {
   private readonly lastTouched = new Map<number, number>();
+  private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -52,11 +55,31 @@ export class GitAuthenticator {
     private readonly throttle: ThrottlePolicy = DEFAULT_THROTTLE,
   ) {}
 
+  /**
+   * Counters of keys that never succeed (a scan of usernames or addresses) would otherwise
+   * pile up forever, in the table and in every instance's mirror of it.
+   */
+  startPruning(intervalMs = this.throttle.windowSeconds * 1000): void {
+    this.pruneTimer = setInterval(() => {
+      pruneExpiredThrottles(this.db, this.throttle.windowSeconds).catch((error: unknown) =>
+        this.logger.warn({ err: error }, "could not prune login throttles"),
+      );
+    }, intervalMs);
+    this.pruneTimer.unref();
+  }
+
+  stopPruning(): void {
+    clearInterval(this.pruneTimer);
+  }
+
   async authorize(request: GitAccessRequest): Promise<GitAccessDecision> {
     // git's first request carries no credentials: the normal challenge, not a failed login.
     if (!request.authorization) return { ok: false, status: 401, message: "Authentication required" };
     const credentials = parseBasic(request.authorization);
-    const username = credentials?.username ?? "";
+    // A token pasted as the username (as some hosts allow) must never reach the audit trail or
+    // the throttle keys: it is replaced by its hint there, and refused with a hint of the fix.
+    const secretAsUsername = looksLikeSecret(credentials?.username ?? "");
+    const username = secretAsUsername ? secretHint(credentials?.username ?? "") : (credentials?.username ?? "");
     const throttleKeys = [`ip:${request.ip ?? "unknown"}`, ...(username ? [`user:${username.toLowerCase()}`] : [])];
 
     const throttles = await this.cache.throttleStates(throttleKeys);
@@ -74,6 +97,9 @@ export class GitAuthenticator {
       this.failure(throttleKeys, username, reason, request.ip).then((): GitAccessDecision => ({ ok: false, status: 401, message }));
 
     if (!credentials) return fail("malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
+    if (secretAsUsername) {
+      return fail("token sent as the username", "Put your username in the username and the token in the password");
+    }
     const { password } = credentials;
     if (password.startsWith(API_KEY_PREFIX)) {
       return fail("API key used for git", "API keys are for the REST API; git needs a personal access token");
