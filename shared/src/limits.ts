@@ -50,8 +50,3 @@ export function resolveExpiry(input: ExpiryInput, maxLifetimeDays: number, now =
   }
   return { ok: true, expiresAt: at };
 }
-
-/** Whole days from now until a moment (negative once past). */
-export function daysUntil(moment: Date, now = new Date()): number {
-  return Math.floor((moment.getTime() - now.getTime()) / DAY_MS);
-}

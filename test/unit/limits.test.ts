@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { daysUntil, nameProblem, resolveExpiry } from "@clarive/shared";
+import { nameProblem, resolveExpiry } from "@clarive/shared";
 
 const NOW = new Date("2026-01-01T12:00:00Z");
 const DAY = 86_400_000;
@@ -40,10 +40,5 @@ describe("limits (shared)", () => {
         assert.notEqual(nameProblem("repository", name), null, name);
       }
     });
-  });
-
-  it("daysUntil counts whole days", () => {
-    assert.equal(daysUntil(new Date(NOW.getTime() + 5.5 * DAY), NOW), 5);
-    assert.equal(daysUntil(new Date(NOW.getTime() - DAY / 2), NOW), -1);
   });
 });

@@ -5,7 +5,7 @@ import { parseGitRequest } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 
-export const GIT_PREFIX = "/git/";
+const GIT_PREFIX = "/git/";
 /** The challenge git answers by sending the user's credentials (DESIGN §5). */
 export const BASIC_CHALLENGE = 'Basic realm="Clarive"';
 

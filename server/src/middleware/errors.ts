@@ -1,7 +1,7 @@
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import type { ErrorBody } from "@clarive/shared";
-import { DomainError, TooManyRequestsError } from "../errors";
+import { DomainError } from "../errors";
 
 // Errors raised by Koa, the router and the body parser carry a status but no stable code.
 const HTTP_CODES: Record<number, [code: string, message?: string]> = {
@@ -44,7 +44,6 @@ export function errorMiddleware(logger: Logger): Middleware {
     } catch (err) {
       const { status, body, internal } = toErrorBody(err);
       if (internal) logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
-      if (err instanceof TooManyRequestsError) ctx.set("Retry-After", String(err.retryAfterSeconds));
       ctx.status = status;
       ctx.body = body;
       ctx.state.errorCode = body.error.code;

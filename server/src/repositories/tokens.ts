@@ -16,9 +16,6 @@ export const listTokensOfUser = (db: Queryable, userId: number): Promise<TokenRo
 export const findTokenOfUser = (db: Queryable, userId: number, id: number): Promise<TokenRow | undefined> =>
   db<TokenRow>("personal_access_tokens").where({ id, user_id: userId }).first();
 
-export const findTokenByHash = (db: Queryable, tokenHash: string): Promise<TokenRow | undefined> =>
-  db<TokenRow>("personal_access_tokens").where({ token_hash: tokenHash }).first();
-
 export async function updateToken(
   db: Queryable,
   id: number,

@@ -1,8 +1,7 @@
 import { presentUser } from "../presenters";
-import { findUserById } from "../repositories/users";
 import { LoginBody, LoginResponseSchema, UserSchema } from "../schemas/auth";
 import { login, logout } from "../services/auth";
-import { NotFoundError } from "../errors";
+import { getOwnAccount } from "../services/users";
 import type { Api } from "../http/api";
 
 export function registerAuthRoutes(api: Api): void {
@@ -40,10 +39,6 @@ export function registerAuthRoutes(api: Api): void {
     tag: "auth",
     auth: "user",
     success: { status: 200, description: "The caller", schema: UserSchema },
-    handler: async ({ caller }) => {
-      const user = await findUserById(db, caller.id);
-      if (!user) throw new NotFoundError("Your account no longer exists", "user_not_found");
-      return presentUser(user);
-    },
+    handler: async ({ caller }) => presentUser(await getOwnAccount(db, caller)),
   });
 }

@@ -2,10 +2,17 @@ import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { ConflictError, ForbiddenError, NotFoundError } from "../errors";
 import type { UserRow } from "../repositories/types";
-import { countActiveAdmins, countUsers, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
+import { countActiveAdmins, countUsers, findUserById, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
 import { audit } from "./audit";
 import { hashPassword } from "./auth";
 import type { Actor, RequestMeta } from "./types";
+
+/** The caller's own account, for GET /me. */
+export async function getOwnAccount(db: Knex, actor: Actor): Promise<UserRow> {
+  const user = await findUserById(db, actor.id);
+  if (!user) throw new NotFoundError("Your account no longer exists", "user_not_found");
+  return user;
+}
 
 export function requireAdmin(actor: Actor): void {
   if (!actor.isAdmin) throw new ForbiddenError("Only administrators may do this", "admin_required");
