@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { createApp } from "./app";
 import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
+import { authHookListener, isAuthHookRequest } from "./git/authHook";
 import { GitAuthCache } from "./git/authCache";
 import { GitProcessHost } from "./git/processHost";
 import type { Api } from "./http/api";
@@ -88,7 +89,9 @@ export async function startServer(
   const url = `http://${host}:${port}`;
   const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
   const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAuth, gitHost });
-  handle = koa.callback();
+  const koaHandle = koa.callback();
+  const hookHandle = authHookListener({ gitAuth, logger, trustProxy: config.trustProxy });
+  handle = (req, res) => (isAuthHookRequest(req) ? hookHandle(req, res) : koaHandle(req, res));
   return {
     url,
     config: serviceConfig,
@@ -100,7 +103,7 @@ export async function startServer(
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      gitAuth.stopPruning();
+      await gitAuth.stop();
       await gitHost.stop();
       await gitAuthCache.stop();
       await database.close();

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import http from "node:http";
+import type { TokenDto } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
 import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { askHook, pushRefs, readRefs, receivePack } from "../support/hook";
@@ -7,13 +9,14 @@ import { startTestServer, type TestServer } from "../support/testServer";
 describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
   let server: TestServer;
   let admin: Client;
+  let alice: Client;
   let rw: string;
   let ro: string;
 
   before(async () => {
     server = await startTestServer();
     admin = await loginAdmin(server);
-    const alice = await createUser(admin, server, "alice");
+    alice = await createUser(admin, server, "alice");
     await createRepository(admin, "acme", "widgets");
     await admin.put("/repositories/acme/widgets/members/alice", { access: "write" });
     await setPatAuth(admin, true);
@@ -68,5 +71,41 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
   it("accepts URIs without the /git prefix (an external server's own layout)", async () => {
     const reply = await askHook(server.url, { uri: "/acme/widgets.git/info/refs?service=git-upload-pack", user: "alice", token: ro });
     assert.equal(reply.status, 204);
+  });
+
+  it("reads its headers whatever their case, and answers HEAD the same way", async () => {
+    const basic = `Basic ${Buffer.from(`alice:${ro}`).toString("base64")}`;
+    const status = (method: string, headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request(`${server.url}/api/v1/git/auth`, { method, headers }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on("error", reject);
+        request.end();
+      });
+    const shouting = { AUTHORIZATION: basic, "X-ORIGINAL-URI": readRefs("acme/widgets"), "X-ORIGINAL-METHOD": "GET" };
+    assert.equal(await status("GET", shouting), 204);
+    assert.equal(await status("HEAD", shouting), 204);
+    const push = { ...shouting, "X-ORIGINAL-URI": receivePack("acme/widgets"), "X-ORIGINAL-METHOD": "POST" };
+    assert.equal(await status("GET", push), 403);
+    assert.equal(await status("HEAD", push), 403);
+  });
+
+  it("records the last use of every token it lets through", async () => {
+    const tokens = [await createToken(alice, { permission: "read" }), await createToken(alice, { permission: "read" })];
+    for (const t of tokens) {
+      const reply = await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token: t.token, ip: "203.0.113.9" });
+      assert.equal(reply.status, 204);
+    }
+    for (const t of tokens) {
+      let seen: TokenDto | undefined;
+      for (let i = 0; i < 100 && !seen?.lastUsedAt; i++) {
+        seen = (await alice.get<TokenDto>(`/tokens/${t.id}`)).body;
+        if (!seen.lastUsedAt) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.ok(seen?.lastUsedAt, `last use of token ${t.id} recorded`);
+      assert.equal(seen?.lastUsedIp, "203.0.113.9", "the proxy's X-Real-IP, not the proxy");
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Client, createToken, loginAdmin, setPatAuth } from "../support/client";
+import { Client, createRepository, createToken, loginAdmin, setPatAuth } from "../support/client";
+import { askHook, readRefs } from "../support/hook";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../support/testServer";
 
 describe("request log", () => {
@@ -32,5 +33,23 @@ describe("request log", () => {
     assert.equal(requests[3]?.error, "pat_not_accepted");
     const all = lines.join("\n");
     for (const secret of [ADMIN_PASSWORD, admin.apiKey ?? "?", token]) assert.ok(!all.includes(secret));
+  });
+
+  it("logs the auth hook, answered outside Koa, in the same shape and without the token", async () => {
+    const admin = await loginAdmin(server);
+    await createRepository(admin, "logs", "hooked");
+    const { token } = await createToken(admin);
+    lines.length = 0;
+    assert.equal((await askHook(server.url, { uri: readRefs("logs/hooked"), user: "admin", token })).status, 204);
+    assert.equal((await askHook(server.url, { uri: readRefs("logs/hooked"), user: "admin", token: `${token}x` })).status, 401);
+    const hook = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.path === "/api/v1/git/auth")
+      .map(({ method, status, user, error, ip }) => ({ method, status, user, error, ip }));
+    assert.deepEqual(hook, [
+      { method: "GET", status: 204, user: "admin", error: null, ip: "127.0.0.1" },
+      { method: "GET", status: 401, user: null, error: "git_unauthenticated", ip: "127.0.0.1" },
+    ]);
+    assert.ok(!lines.join("\n").includes(token));
   });
 });

@@ -20,7 +20,8 @@ interface HttpishError {
   message?: string;
 }
 
-function toErrorBody(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+/** The status and JSON body (DESIGN §4) for any error; `internal` ones are logged, never shown. */
+export function errorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
   if (err instanceof DomainError) {
     const details = err.details === undefined ? {} : { details: err.details };
     return { status: err.status, body: { error: { code: err.code, message: err.message, ...details } }, internal: false };
@@ -42,7 +43,7 @@ export function errorMiddleware(logger: Logger): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) ctx.throw(404);
     } catch (err) {
-      const { status, body, internal } = toErrorBody(err);
+      const { status, body, internal } = errorResponse(err);
       if (internal) logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       ctx.status = status;
       ctx.body = body;

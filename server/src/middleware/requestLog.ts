@@ -1,26 +1,62 @@
+import type { ServerResponse } from "node:http";
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 
+export interface RequestLogFields {
+  method: string;
+  path: string;
+  ip: string;
+  user: string | null;
+  error: string | null;
+}
+
+export interface RequestLogEntry extends RequestLogFields {
+  status: number;
+  ms: number;
+  aborted?: true;
+}
+
+/** The request's one structured line; the same shape on every path. */
+export function logRequest(logger: Logger, entry: RequestLogEntry): void {
+  logger.info(entry);
+}
+
+export const millisecondsSince = (started: bigint): number => Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+
 /**
- * One structured line per request, written when the response is over (git responses stream
- * long after the middleware chain returns). Only the path is logged: query strings and
- * headers may carry secrets (a token pasted into a URL); credentials never appear in a path.
+ * Writes the request's one structured line when the response is over (git responses stream
+ * long after the handler returns). `describe` is called then, so it sees the final user and
+ * error code.
+ */
+export function logWhenDone(logger: Logger, res: ServerResponse, started: bigint, describe: () => RequestLogFields): void {
+  res.once("close", () => {
+    const { method, path, ip, user, error } = describe();
+    logRequest(logger, {
+      method,
+      path,
+      status: res.statusCode,
+      ms: millisecondsSince(started),
+      ip,
+      user,
+      error,
+      ...(res.writableFinished ? {} : { aborted: true as const }),
+    });
+  });
+}
+
+/**
+ * One line per request. Only the path is logged: query strings and headers may carry secrets
+ * (a token pasted into a URL); credentials never appear in a path.
  */
 export function requestLogMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
-    const started = process.hrtime.bigint();
-    ctx.res.once("close", () =>
-      logger.info({
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.res.statusCode,
-        ms: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-        ip: ctx.ip,
-        user: ctx.state.user ?? null,
-        error: ctx.state.errorCode ?? null,
-        ...(ctx.res.writableFinished ? {} : { aborted: true }),
-      }),
-    );
+    logWhenDone(logger, ctx.res, process.hrtime.bigint(), () => ({
+      method: ctx.method,
+      path: ctx.path,
+      ip: ctx.ip,
+      user: (ctx.state.user as string | undefined) ?? null,
+      error: (ctx.state.errorCode as string | undefined) ?? null,
+    }));
     await next();
   };
 }

@@ -1,0 +1,169 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import { errorResponse } from "../middleware/errors";
+import { logRequest, millisecondsSince } from "../middleware/requestLog";
+import { clientAddress } from "../http/clientAddress";
+import type { GitAuthenticator } from "../services/gitAuth";
+import { parseGitRequest, type GitPathResult } from "./gitPath";
+import { BASIC_CHALLENGE } from "./routes";
+
+export const AUTH_HOOK_PATH = "/api/v1/git/auth";
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+const MAX_ORIGINAL_URI = 8192;
+const MAX_ORIGINAL_METHOD = 16;
+
+export interface AuthHookRequest {
+  authorization?: string | undefined;
+  originalUri?: string | undefined;
+  originalMethod?: string | undefined;
+  realIp?: string | undefined;
+  /** The peer as the HTTP layer sees it (honouring TRUST_PROXY). */
+  peerIp: string;
+}
+
+export type AuthHookAnswer =
+  | { status: 204; user: string }
+  | { status: 401 | 403; code: string; message: string; headers: Record<string, string> };
+
+const parsedRequests = new Map<string, GitPathResult>();
+const MAX_PARSED_REQUESTS = 10_000;
+const MAX_REMEMBERED_URI = 512;
+
+/**
+ * parseGitRequest for X-Original-URI, remembered: a proxy asks about the same few URLs over
+ * and over (every clone asks about the same two), and parsing is pure.
+ */
+function parseOriginalRequest(originalUri: string, method: string): GitPathResult {
+  const key = `${method} ${originalUri}`;
+  let parsed = parsedRequests.get(key);
+  if (!parsed) {
+    const uri = new URL(originalUri, "http://hook.invalid");
+    parsed = parseGitRequest(uri.pathname, method, uri.searchParams.get("service") ?? undefined);
+    // Only short URIs are remembered, so junk cannot make the memo large.
+    if (key.length <= MAX_REMEMBERED_URI) {
+      if (parsedRequests.size >= MAX_PARSED_REQUESTS) parsedRequests.clear();
+      parsedRequests.set(key, parsed);
+    }
+  }
+  return parsed;
+}
+
+const refuse = (code: string, message: string, headers: Record<string, string> = {}): AuthHookAnswer => ({
+  status: 403,
+  code,
+  message,
+  headers: { "X-Clarive-Reason": message, ...headers },
+});
+
+/** The proxy's X-Real-IP names the git client, but is believed only from a proxy on this host. */
+function clientIp(peer: string, realIp: string | undefined): string | null {
+  return realIp && LOOPBACK.test(peer) ? realIp : peer || null;
+}
+
+/**
+ * The auth hook's decision: the same rules as /git/, answered as 204 (allowed), 401 or 403,
+ * the only statuses nginx's auth_request understands, so "no such repository" and "throttled"
+ * become 403. X-Clarive-Reason carries the one line for the proxy to show git.
+ */
+export async function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookRequest): Promise<AuthHookAnswer> {
+  const { originalUri, originalMethod } = request;
+  if (!originalUri || originalUri.length > MAX_ORIGINAL_URI) return refuse("missing_original_uri", "X-Original-URI is required");
+  if (originalMethod !== undefined && (originalMethod.length === 0 || originalMethod.length > MAX_ORIGINAL_METHOD)) {
+    return refuse("invalid_original_method", "X-Original-Method must be an HTTP method");
+  }
+  const parsed = parseOriginalRequest(originalUri, (originalMethod ?? "GET").toUpperCase());
+  if (!parsed.ok) return refuse("not_a_git_request", parsed.message);
+  const decision = await gitAuth.authorize({
+    authorization: request.authorization,
+    project: parsed.target.project,
+    repository: parsed.target.repository,
+    write: parsed.target.write,
+    ip: clientIp(request.peerIp, request.realIp),
+  });
+  if (decision.ok) return { status: 204, user: decision.username };
+  if (decision.status === 401) {
+    return {
+      status: 401,
+      code: "git_unauthenticated",
+      message: decision.message,
+      headers: { "X-Clarive-Reason": decision.message, "WWW-Authenticate": BASIC_CHALLENGE },
+    };
+  }
+  if (decision.status === 429) {
+    return refuse("git_throttled", decision.message, { "Retry-After": String(decision.retryAfterSeconds ?? 60) });
+  }
+  return refuse(decision.status === 404 ? "repository_not_found" : "git_forbidden", decision.message);
+}
+
+type HookHeaders = Omit<AuthHookRequest, "peerIp">;
+
+/**
+ * The four headers the hook reads, from the raw list (first occurrence of each): cheaper than
+ * Node building the whole lower-cased `req.headers` object on every call.
+ */
+function hookHeaders(rawHeaders: string[]): HookHeaders {
+  const found: HookHeaders = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const value = rawHeaders[i + 1] as string;
+    // Lengths first: most headers are skipped without lower-casing their names.
+    if (name.length === 13 && found.authorization === undefined && name.toLowerCase() === "authorization") found.authorization = value;
+    else if (name.length === 14 && found.originalUri === undefined && name.toLowerCase() === "x-original-uri") found.originalUri = value;
+    else if (name.length === 17 && found.originalMethod === undefined && name.toLowerCase() === "x-original-method") found.originalMethod = value;
+    else if (name.length === 9 && found.realIp === undefined && name.toLowerCase() === "x-real-ip") found.realIp = value;
+  }
+  return found;
+}
+
+export const isAuthHookRequest = (req: IncomingMessage): boolean =>
+  req.method === "GET" && (req.url === AUTH_HOOK_PATH || req.url?.startsWith(`${AUTH_HOOK_PATH}?`) === true);
+
+/**
+ * GET /api/v1/git/auth answered straight from Node's HTTP layer. A proxy asks it before every
+ * git request, so it is the service's hottest path; Koa's context, the router and the API
+ * wrapper cost more than the decision itself (bench/README.md). Same decision, same JSON
+ * error shape and same request log line as the Koa route that documents it (and serves HEAD).
+ */
+export function authHookListener(deps: {
+  gitAuth: GitAuthenticator;
+  logger: Logger;
+  trustProxy: boolean;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => void answerAuthHook(deps, req, res);
+}
+
+async function answerAuthHook(
+  deps: { gitAuth: GitAuthenticator; logger: Logger; trustProxy: boolean },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const ip = clientAddress(req, deps.trustProxy);
+  let user: string | null = null;
+  let error: string | null = null;
+  try {
+    const answer = await decideAuthHook(deps.gitAuth, { ...hookHeaders(req.rawHeaders), peerIp: ip });
+    if (answer.status === 204) {
+      user = answer.user;
+      res.writeHead(204, { "X-Clarive-User": answer.user });
+      res.end();
+    } else {
+      error = answer.code;
+      sendJson(res, answer.status, { error: { code: answer.code, message: answer.message } }, answer.headers);
+    }
+  } catch (thrown) {
+    const { status, body } = errorResponse(thrown);
+    deps.logger.error({ err: thrown, method: "GET", path: AUTH_HOOK_PATH }, "unhandled error");
+    error = body.error.code;
+    sendJson(res, status, body);
+  }
+  // Logged once the answer is handed to the socket: these are a few bytes, no stream to wait for.
+  logRequest(deps.logger, { method: "GET", path: AUTH_HOOK_PATH, status: res.statusCode, ms: millisecondsSince(started), ip, user, error });
+}
+
+function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
