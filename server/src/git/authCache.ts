@@ -92,8 +92,20 @@ export class GitAuthCache {
     this.settings = undefined;
   }
 
-  private async memo<V>(map: Map<string, V>, key: string, load: () => Promise<V>): Promise<V> {
-    if (this.healthy && map.has(key)) return map.get(key) as V;
+  /**
+   * The cached value when there is a trustworthy one, else a promise of it: git auth asks
+   * several of these on every request, and the warm path should not cost a promise each.
+   */
+  private memo<V>(map: Map<string, V>, key: string, load: () => Promise<V>): V | Promise<V> {
+    if (this.healthy) {
+      // Values are never undefined (a miss is cached as null), so undefined means "not cached".
+      const cached = map.get(key);
+      if (cached !== undefined) return cached;
+    }
+    return this.loadInto(map, key, load);
+  }
+
+  private async loadInto<V>(map: Map<string, V>, key: string, load: () => Promise<V>): Promise<V> {
     const generation = this.generation;
     const value = await load();
     // A change announced while loading may have made `value` stale: keep it only if none came.
@@ -104,23 +116,27 @@ export class GitAuthCache {
     return value;
   }
 
-  token(tokenHash: string): Promise<TokenAuthRow | null> {
+  token(tokenHash: string): TokenAuthRow | null | Promise<TokenAuthRow | null> {
     return this.memo(this.tokens, tokenHash, async () => (await findTokenForAuth(this.db, tokenHash)) ?? null);
   }
 
-  repository(project: string, name: string): Promise<RepositoryAuthInfo | null> {
+  repository(project: string, name: string): RepositoryAuthInfo | null | Promise<RepositoryAuthInfo | null> {
     return this.memo(this.repositories, `${project}/${name}`, async () => {
       const row = await findRepository(this.db, project, name);
       return row ? { id: row.id, patAccess: row.pat_access } : null;
     });
   }
 
-  membership(userId: number, repositoryId: number): Promise<AccessLevel | null> {
+  membership(userId: number, repositoryId: number): AccessLevel | null | Promise<AccessLevel | null> {
     return this.memo(this.memberships, `${userId}:${repositoryId}`, () => membershipAccess(this.db, userId, repositoryId));
   }
 
-  async patAuthEnabled(): Promise<boolean> {
+  patAuthEnabled(): boolean | Promise<boolean> {
     if (this.healthy && this.settings) return this.settings.patAuthEnabled;
+    return this.loadPatAuthEnabled();
+  }
+
+  private async loadPatAuthEnabled(): Promise<boolean> {
     const generation = this.generation;
     const patAuthEnabled = (await getGitSettings(this.db)).pat_auth_enabled;
     if (this.healthy && generation === this.generation) this.settings = { patAuthEnabled };
@@ -128,9 +144,16 @@ export class GitAuthCache {
   }
 
   /** Throttle state of each key that has any; from memory when the mirror is trustworthy. */
-  async throttleStates(keys: string[]): Promise<ThrottleState[]> {
-    if (this.healthy) return keys.flatMap((key) => this.throttles.get(key) ?? []);
-    return (await findThrottles(this.db, keys)).map(toState);
+  throttleStates(keys: string[]): ThrottleState[] | Promise<ThrottleState[]> {
+    if (this.healthy) {
+      const states: ThrottleState[] = [];
+      for (const key of keys) {
+        const state = this.throttles.get(key);
+        if (state) states.push(state);
+      }
+      return states;
+    }
+    return findThrottles(this.db, keys).then((rows) => rows.map(toState));
   }
 }
 

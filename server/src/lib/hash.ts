@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
-/** Tokens and API keys are stored only as this digest. */
-export const sha256Hex = (secret: string): string => createHash("sha256").update(secret, "utf8").digest("hex");
+/** Tokens and API keys are stored only as this digest. One-shot: it runs on every git request. */
+export const sha256Hex = (secret: string): string => hash("sha256", secret, "hex");

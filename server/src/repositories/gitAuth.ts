@@ -35,12 +35,25 @@ export async function findTokenForAuth(db: Queryable, tokenHash: string): Promis
   return row;
 }
 
-/** Records a successful use; at most one write per token per minute, whatever the traffic. */
-export async function touchTokenUse(db: Queryable, id: number, ip: string | null, now: Date): Promise<void> {
-  await db("personal_access_tokens")
-    .where({ id })
-    .andWhere((q) => q.whereNull("last_used_at").orWhere("last_used_at", "<", new Date(now.getTime() - 60_000)))
-    .update({ last_used_at: now, last_used_ip: ip });
+export interface TokenUse {
+  id: number;
+  ip: string | null;
+  at: Date;
+}
+
+/**
+ * Records successful uses, many tokens in one statement. A stamp less than a minute old is
+ * left alone, so several instances recording the same token write it about once a minute.
+ */
+export async function touchTokenUses(db: Queryable, uses: TokenUse[]): Promise<void> {
+  if (uses.length === 0) return;
+  const rows = uses.map(() => "(?::integer, ?::timestamptz, ?::text)").join(", ");
+  await db.raw(
+    `UPDATE personal_access_tokens AS t SET last_used_at = u.at, last_used_ip = u.ip
+     FROM (VALUES ${rows}) AS u (id, at, ip)
+     WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < u.at - interval '60 seconds')`,
+    uses.flatMap((use) => [use.id, use.at, use.ip]),
+  );
 }
 
 export interface ThrottleRow {

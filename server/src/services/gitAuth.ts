@@ -3,9 +3,10 @@ import type { Logger } from "pino";
 import { API_KEY_PREFIX, isWellFormedPersonalAccessToken, PAT_PREFIX, secretHint } from "@clarive/shared";
 import type { GitAuthCache } from "../git/authCache";
 import { sha256Hex } from "../lib/hash";
-import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure, touchTokenUse } from "../repositories/gitAuth";
+import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure } from "../repositories/gitAuth";
 import { audit } from "./audit";
 import { effectivePatAccess } from "./repositories";
+import { TokenUseRecorder } from "./tokenUse";
 
 export interface GitAccessRequest {
   authorization: string | undefined;
@@ -27,8 +28,6 @@ export interface ThrottlePolicy {
 
 export const DEFAULT_THROTTLE: ThrottlePolicy = { maxFailures: 10, windowSeconds: 300, cooldownSeconds: 300 };
 
-const TOUCH_INTERVAL_MS = 60_000;
-
 const looksLikeSecret = (value: string): boolean => value.startsWith(PAT_PREFIX) || value.startsWith(API_KEY_PREFIX);
 
 function parseBasic(header: string): { username: string; password: string } | null {
@@ -40,12 +39,14 @@ function parseBasic(header: string): { username: string; password: string } | nu
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+const forbidden = (message: string): GitAccessDecision => ({ ok: false, status: 403, message });
+
 /**
  * The PAT rules of DESIGN §5 for one git request. 401 means "these credentials are no good"
  * (git then forgets them), 403 "good credentials, not allowed here", 404 "no such repository".
  */
 export class GitAuthenticator {
-  private readonly lastTouched = new Map<number, number>();
+  private readonly uses: TokenUseRecorder;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -53,7 +54,9 @@ export class GitAuthenticator {
     private readonly cache: GitAuthCache,
     private readonly logger: Logger,
     private readonly throttle: ThrottlePolicy = DEFAULT_THROTTLE,
-  ) {}
+  ) {
+    this.uses = new TokenUseRecorder(db, logger);
+  }
 
   /**
    * Counters of keys that never succeed (a scan of usernames or addresses) would otherwise
@@ -68,8 +71,10 @@ export class GitAuthenticator {
     this.pruneTimer.unref();
   }
 
-  stopPruning(): void {
+  /** Stops pruning and writes the last-use stamps still pending. */
+  async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
+    await this.uses.flush();
   }
 
   async authorize(request: GitAccessRequest): Promise<GitAccessDecision> {
@@ -78,12 +83,15 @@ export class GitAuthenticator {
     const credentials = parseBasic(request.authorization);
     // A token pasted as the username (as some hosts allow) must never reach the audit trail or
     // the throttle keys: it is replaced by its hint there, and refused with a hint of the fix.
-    const secretAsUsername = looksLikeSecret(credentials?.username ?? "");
-    const username = secretAsUsername ? secretHint(credentials?.username ?? "") : (credentials?.username ?? "");
-    const throttleKeys = [`ip:${request.ip ?? "unknown"}`, ...(username ? [`user:${username.toLowerCase()}`] : [])];
+    const givenUsername = credentials?.username ?? "";
+    const secretAsUsername = looksLikeSecret(givenUsername);
+    const username = secretAsUsername ? secretHint(givenUsername) : givenUsername;
+    const ipKey = `ip:${request.ip ?? "unknown"}`;
+    const throttleKeys = username ? [ipKey, `user:${username.toLowerCase()}`] : [ipKey];
 
     const throttles = await this.cache.throttleStates(throttleKeys);
-    const blockedUntil = Math.max(0, ...throttles.map((state) => state.blockedUntil ?? 0));
+    let blockedUntil = 0;
+    for (const state of throttles) blockedUntil = Math.max(blockedUntil, state.blockedUntil ?? 0);
     if (blockedUntil > Date.now()) {
       return {
         ok: false,
@@ -93,68 +101,62 @@ export class GitAuthenticator {
       };
     }
 
-    const fail = (reason: string, message = "Invalid username or token") =>
-      this.failure(throttleKeys, username, reason, request.ip).then((): GitAccessDecision => ({ ok: false, status: 401, message }));
-
-    if (!credentials) return fail("malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
+    const login = { throttleKeys, username, ip: request.ip };
+    if (!credentials) {
+      return this.refuseLogin(login, "malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
+    }
     if (secretAsUsername) {
-      return fail("token sent as the username", "Put your username in the username and the token in the password");
+      return this.refuseLogin(login, "token sent as the username", "Put your username in the username and the token in the password");
     }
     const { password } = credentials;
     if (password.startsWith(API_KEY_PREFIX)) {
-      return fail("API key used for git", "API keys are for the REST API; git needs a personal access token");
+      return this.refuseLogin(login, "API key used for git", "API keys are for the REST API; git needs a personal access token");
     }
     // Shape and checksum first: a malformed token costs no database query.
-    if (!isWellFormedPersonalAccessToken(password)) return fail("malformed token");
+    if (!isWellFormedPersonalAccessToken(password)) return this.refuseLogin(login, "malformed token");
     const token = await this.cache.token(sha256Hex(password));
-    if (!token) return fail("unknown token");
-    if (token.username.toLowerCase() !== username.toLowerCase()) return fail("token used with another username");
-    if (!token.user_active) return fail("owner deactivated");
-    if (!token.active) return fail("token inactive", "This token is deactivated");
-    if (token.expires_at.getTime() <= Date.now()) return fail("token expired", "This token has expired");
+    if (!token) return this.refuseLogin(login, "unknown token");
+    if (token.username.toLowerCase() !== username.toLowerCase()) return this.refuseLogin(login, "token used with another username");
+    if (!token.user_active) return this.refuseLogin(login, "owner deactivated");
+    if (!token.active) return this.refuseLogin(login, "token inactive", "This token is deactivated");
+    if (token.expires_at.getTime() <= Date.now()) return this.refuseLogin(login, "token expired", "This token has expired");
 
-    const fullName = `${request.project}/${request.repository}`;
     const repository = await this.cache.repository(request.project, request.repository);
+    const fullName = `${request.project}/${request.repository}`;
     if (!repository) return { ok: false, status: 404, message: `Repository ${fullName} not found` };
 
-    const deny = (message: string): GitAccessDecision => ({ ok: false, status: 403, message });
     if (!effectivePatAccess(repository.patAccess, await this.cache.patAuthEnabled())) {
-      return deny(`Personal access tokens are not allowed for ${fullName}`);
+      return forbidden(`Personal access tokens are not allowed for ${fullName}`);
     }
     if (!token.all_repositories && !token.scope.includes(repository.id)) {
-      return deny(`This token does not grant access to ${fullName}`);
+      return forbidden(`This token does not grant access to ${fullName}`);
     }
     const ownerAccess = token.is_admin ? "write" : await this.cache.membership(token.user_id, repository.id);
-    if (!ownerAccess) return deny(`${token.username} has no access to ${fullName}`);
-    if (request.write && ownerAccess !== "write") return deny(`${token.username} has read-only access to ${fullName}`);
+    if (!ownerAccess) return forbidden(`${token.username} has no access to ${fullName}`);
+    if (request.write && ownerAccess !== "write") return forbidden(`${token.username} has read-only access to ${fullName}`);
     if (request.write && token.permission !== "read-write") {
-      return deny("This token is read-only: pushing needs a read & write token");
+      return forbidden("This token is read-only: pushing needs a read & write token");
     }
 
     // A success resets the counters, but only costs a write when there is something to reset.
     if (throttles.length > 0) await clearAuthFailures(this.db, throttleKeys);
-    this.recordUse(token.id, request.ip);
+    this.uses.record(token.id, request.ip);
     return { ok: true, username: token.username, tokenId: token.id };
   }
 
-  private async failure(keys: string[], username: string, reason: string, ip: string | null): Promise<void> {
+  /** A failed login: counted against the client's address and the username, and audited. */
+  private async refuseLogin(
+    login: { throttleKeys: string[]; username: string; ip: string | null },
+    reason: string,
+    message = "Invalid username or token",
+  ): Promise<GitAccessDecision> {
+    const { throttleKeys, username, ip } = login;
     await this.db.transaction(async (trx) => {
-      for (const key of keys) {
+      for (const key of throttleKeys) {
         await recordAuthFailure(trx, key, this.throttle.maxFailures, this.throttle.windowSeconds, this.throttle.cooldownSeconds);
       }
       await audit(trx, username ? { id: null, username } : null, "git.auth_failed", null, { ip }, { reason });
     });
-  }
-
-  private recordUse(tokenId: number, ip: string | null): void {
-    const now = Date.now();
-    if (now - (this.lastTouched.get(tokenId) ?? 0) >= TOUCH_INTERVAL_MS) {
-      this.lastTouched.set(tokenId, now);
-      if (this.lastTouched.size > 100_000) this.lastTouched.clear();
-      // Off the request's path: last-use stamps must never slow git down or fail a clone.
-      touchTokenUse(this.db, tokenId, ip, new Date(now)).catch((error: unknown) =>
-        this.logger.warn({ err: error, tokenId }, "could not record token use"),
-      );
-    }
+    return { ok: false, status: 401, message };
   }
 }
