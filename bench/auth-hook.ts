@@ -44,6 +44,7 @@ async function load(url: string, authorizations: string[]): Promise<Figures> {
     });
   await run(1); // warm-up: JIT and caches
   const result = await run(DURATION);
+  if (process.env.BENCH_VERBOSE) process.stdout.write(`${url} ${result.requests.average} rps, p99 ${result.latency.p99} ms\n`);
   return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx };
 }
 
@@ -72,7 +73,7 @@ const admin = knexFactory({ client: "pg", connection: cluster.adminUrl });
 await admin.raw("CREATE DATABASE clarive_bench");
 await admin.destroy();
 const databaseUrl = cluster.adminUrl.replace(/\/postgres$/, "/clarive_bench");
-const service = await startService({ DATABASE_URL: databaseUrl, LOG_LEVEL: "info" });
+const service = await startService({ DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" });
 const bare = await startBareKoa();
 const db = knexFactory({ client: "pg", connection: databaseUrl });
 try {
