@@ -8,11 +8,27 @@
 //   host → service: git's CGI output, then end of stream
 //   host → service (IPC): {"id","code","stderr"} once git has exited
 // Closing the connection early (client gone) kills git.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import path from "node:path";
 
 const socketPath = process.argv[2];
 const MAX_HEADER = 256 * 1024;
+
+// `git http-backend` is the git wrapper exec'ing git-http-backend: two program starts per
+// request. Started directly (as nginx + fcgiwrap do) it saves ~2 ms on every git request.
+function resolveBackend() {
+  try {
+    const execPath = execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim();
+    const direct = path.join(execPath, "git-http-backend");
+    fs.accessSync(direct, fs.constants.X_OK);
+    return { file: direct, args: [] };
+  } catch {
+    return { file: "git", args: ["http-backend"] };
+  }
+}
+const backend = resolveBackend();
 
 const server = net.createServer({ allowHalfOpen: true }, (socket) => {
   let buffered = Buffer.alloc(0);
@@ -33,7 +49,7 @@ const server = net.createServer({ allowHalfOpen: true }, (socket) => {
 });
 
 function start(socket, id, env, firstBodyBytes) {
-  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(backend.file, backend.args, { env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   let outputDone = false;
   child.stderr.on("data", (chunk) => {
