@@ -84,7 +84,8 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
   }
   const { stream } = run;
   if (clientGone()) {
-    stream.destroy(); // the host kills git when its connection closes early
+    run.kill();
+    stream.destroy();
     return;
   }
   void run.exited.then(({ code, stderr }) => {
@@ -95,7 +96,8 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
     let pending = Buffer.alloc(0);
 
     res.once("close", () => {
-      stream.destroy(); // the host kills git if its output was not all sent
+      if (!res.writableFinished) run.kill(); // the client left before git's answer was all sent
+      stream.destroy();
       resolve();
     });
     req.pipe(stream);
@@ -122,6 +124,7 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
       stream.pipe(res);
     };
     stream.on("data", onData);
+    stream.resume();
     stream.on("close", () => {
       if (headersDone) {
         // Closed without an end (host crash, reset): cut the response so git sees the failure

@@ -9,10 +9,15 @@ import type { Logger } from "pino";
 const CHILD_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "processHostChild.mjs");
 
 export interface GitRun {
-  /** Request body in, CGI output out; destroying it kills git. */
+  /**
+   * Connected to git's stdin and stdout: request body in, CGI output out. Paused: call
+   * resume() (or pipe it) once listening.
+   */
   stream: net.Socket;
   /** git's exit code and the start of its stderr, once it has exited. */
   exited: Promise<{ code: number | null; stderr: string }>;
+  /** Stops git now (the client has gone away). */
+  kill(): void;
 }
 
 /**
@@ -25,6 +30,7 @@ export class GitProcessHost {
   private readonly socketDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-git-host-"));
   private readonly socketPath = path.join(this.socketDir, "host.sock");
   private readonly pending = new Map<number, (result: { code: number | null; stderr: string }) => void>();
+  private readonly starting = new Map<number, { resolve(): void; reject(error: Error): void }>();
   private nextId = 1;
   private stopped = false;
 
@@ -36,9 +42,14 @@ export class GitProcessHost {
     this.child = child;
     this.ready = new Promise<void>((resolve, reject) => {
       child.once("error", reject);
-      child.on("message", (message: { ready?: boolean; id?: number; code?: number | null; stderr?: string }) => {
+      child.on("message", (message: { ready?: boolean; id?: number; started?: boolean; code?: number | null; stderr?: string }) => {
         if (message.ready) return resolve();
         if (message.id === undefined) return;
+        if (message.started) {
+          this.starting.get(message.id)?.resolve();
+          this.starting.delete(message.id);
+          return;
+        }
         this.pending.get(message.id)?.({ code: message.code ?? null, stderr: message.stderr ?? "" });
         this.pending.delete(message.id);
       });
@@ -46,6 +57,8 @@ export class GitProcessHost {
         reject(new Error(`git process host exited (${code ?? signal})`));
         for (const settle of this.pending.values()) settle({ code: null, stderr: "git process host exited" });
         this.pending.clear();
+        for (const start of this.starting.values()) start.reject(new Error("git process host exited"));
+        this.starting.clear();
         if (!this.stopped) {
           this.logger.error({ code, signal }, "git process host exited; restarting it");
           void this.start().catch(() => undefined);
@@ -74,8 +87,22 @@ export class GitProcessHost {
       this.pending.delete(id);
       throw error;
     }
-    stream.write(`${JSON.stringify({ id, env })}\n`);
-    return { stream, exited };
+    try {
+      // Nothing but the header may be sent before git has the connection: the host would read it.
+      const started = new Promise<void>((resolve, reject) => {
+        this.starting.set(id, { resolve, reject });
+        stream.once("close", () => reject(new Error("git process host closed the connection")));
+      });
+      stream.pause();
+      stream.write(`${JSON.stringify({ id, env })}\n`);
+      await started;
+    } catch (error) {
+      this.starting.delete(id);
+      stream.destroy();
+      this.pending.delete(id);
+      throw error;
+    }
+    return { stream, exited, kill: () => this.child?.send({ kill: id }) };
   }
 
   async stop(): Promise<void> {

@@ -4,10 +4,13 @@
 // 50 MB process, ~19 ms from a 250 MB one), and the service itself is large.
 //
 // Protocol, one Unix-socket connection per git request:
-//   service → host: one JSON line {"id","env"}, then the request body, then end of stream
-//   host → service: git's CGI output, then end of stream
-//   host → service (IPC): {"id","code","stderr"} once git has exited
-// Closing the connection early (client gone) kills git.
+//   service → host: one JSON line {"id","env"}, and nothing more until git has started
+//   host: starts git with the connection itself as its stdin and stdout, so the request body
+//         and git's CGI output flow between the service and git with no copy in this
+//         process; it closes its own end at once, so the stream ends when git exits
+//   host → service (IPC): {"id","started"} once git has the connection (the service then
+//                         sends the body), {"id","code","stderr"} once git has exited
+//   service → host (IPC): {"kill": id} when the client has gone away
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -15,6 +18,7 @@ import path from "node:path";
 
 const socketPath = process.argv[2];
 const MAX_HEADER = 256 * 1024;
+const running = new Map();
 
 // `git http-backend` is the git wrapper exec'ing git-http-backend: two program starts per
 // request. Started directly (as nginx + fcgiwrap do) it saves ~2 ms on every git request.
@@ -40,40 +44,57 @@ const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       return;
     }
     socket.off("data", onData);
-    socket.pause();
+    if (newline !== buffered.length - 1) {
+      socket.destroy(); // body bytes before git started: a protocol error
+      return;
+    }
     const { id, env } = JSON.parse(buffered.subarray(0, newline).toString("utf8"));
-    start(socket, id, env, buffered.subarray(newline + 1));
+    // Synchronously, before this process reads any more: spawn() stops reading the
+    // connection, whose bytes are git's from here on.
+    start(socket, id, env);
   };
   socket.on("data", onData);
   socket.on("error", () => socket.destroy());
 });
 
-function start(socket, id, env, firstBodyBytes) {
-  const child = spawn(backend.file, backend.args, { env, stdio: ["pipe", "pipe", "pipe"] });
+function start(socket, id, env) {
+  let child;
+  try {
+    // libuv keeps sockets non-blocking; git expects a blocking stdin (http-backend spins on a
+    // short read). This process never reads or writes the connection again.
+    socket._handle.setBlocking(true);
+    child = spawn(backend.file, backend.args, { env, stdio: [socket, socket, "pipe"] });
+  } catch (error) {
+    socket.destroy();
+    process.send?.({ id, code: null, stderr: String(error) });
+    return;
+  }
+  // git holds its own copies of the connection now. Closing ours at once keeps this process
+  // from ever reading git's input (a stream restarts reading on its own); the connection ends
+  // when git, and what git started, have exited.
+  socket.destroy();
+  running.set(id, child);
+  process.send?.({ id, started: true });
   let stderr = "";
-  let outputDone = false;
   child.stderr.on("data", (chunk) => {
     if (stderr.length < 4096) stderr += chunk.toString();
   });
-  child.stdin.on("error", () => undefined); // git may stop reading early, e.g. on a bad pack
   child.on("error", (error) => {
     stderr += String(error);
-    socket.destroy();
   });
-  child.on("close", (code) => process.send?.({ id, code, stderr }));
-  child.stdout.on("end", () => {
-    outputDone = true;
+  child.on("close", (code) => {
+    running.delete(id);
+    process.send?.({ id, code, stderr });
   });
-  // Closed before git's output was all sent: the client is gone, so is the point of running git.
-  socket.on("close", () => {
-    if (!outputDone) child.kill("SIGKILL");
-  });
-  if (firstBodyBytes.length > 0) child.stdin.write(firstBodyBytes);
-  socket.pipe(child.stdin);
-  child.stdout.pipe(socket);
-  socket.resume();
 }
+
+process.on("message", (message) => {
+  if (message && typeof message.kill === "number") running.get(message.kill)?.kill("SIGKILL");
+});
 
 server.listen(socketPath, () => process.send?.({ ready: true }));
 // The host lives exactly as long as the service: when the IPC channel closes, so does it.
-process.on("disconnect", () => process.exit(0));
+process.on("disconnect", () => {
+  for (const child of running.values()) child.kill("SIGKILL");
+  process.exit(0);
+});
