@@ -102,7 +102,14 @@ export class GitProcessHost {
       this.pending.delete(id);
       throw error;
     }
-    return { stream, exited, kill: () => this.child?.send({ kill: id }) };
+    return { stream, exited, kill: () => this.kill(id) };
+  }
+
+  private kill(id: number): void {
+    // A host that has gone cannot be asked (its git processes end with their connections), and
+    // send() on a closed channel would emit an error nobody listens to.
+    const child = this.child;
+    if (child?.connected) child.send({ kill: id }, (error) => error && this.logger.warn({ err: error }, "could not stop git"));
   }
 
   async stop(): Promise<void> {
