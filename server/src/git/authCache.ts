@@ -4,7 +4,7 @@ import type { Database } from "../db";
 import type { Listener } from "../db/listener";
 import { AUTH_CHANNEL, THROTTLE_CHANNEL } from "../db/migrations/002_git_auth";
 import { findRepository, membershipAccess, type AccessLevel } from "../repositories/gitRepositories";
-import { findThrottles, findTokenForAuth, loadLiveThrottles, type TokenAuthRow } from "../repositories/gitAuth";
+import { findThrottles, findTokenForAuth, loadLiveThrottles, type ThrottleRow, type TokenAuthRow } from "../repositories/gitAuth";
 import { getGitSettings } from "../repositories/settings";
 
 export interface RepositoryAuthInfo {
@@ -77,11 +77,33 @@ export class GitAuthCache {
     const change = JSON.parse(payload) as { key: string; failures: number; windowStartedAt?: string; blockedUntil?: string | null };
     if (change.failures === 0) this.throttles.delete(change.key);
     else
-      this.throttles.set(change.key, {
+      this.noteThrottleState(change.key, {
         failures: change.failures,
         windowStartedAt: Date.parse(change.windowStartedAt ?? ""),
         blockedUntil: change.blockedUntil ? Date.parse(change.blockedUntil) : null,
       });
+  }
+
+  /**
+   * This instance's own throttle writes, applied at once: the notification of a failure may
+   * arrive after the client's next request, which must already see the block.
+   */
+  noteThrottle(row: ThrottleRow): void {
+    this.noteThrottleState(row.key, toState(row));
+  }
+
+  forgetThrottles(keys: string[]): void {
+    for (const key of keys) this.throttles.delete(key);
+  }
+
+  /** Keeps the newer of two states of a key, so a late notification cannot undo a block. */
+  private noteThrottleState(key: string, state: ThrottleState): void {
+    const known = this.throttles.get(key);
+    const older =
+      known !== undefined &&
+      (state.windowStartedAt < known.windowStartedAt ||
+        (state.windowStartedAt === known.windowStartedAt && state.failures < known.failures));
+    if (!older) this.throttles.set(key, state);
   }
 
   private invalidate(): void {

@@ -139,7 +139,10 @@ export class GitAuthenticator {
     }
 
     // A success resets the counters, but only costs a write when there is something to reset.
-    if (throttles.length > 0) await clearAuthFailures(this.db, throttleKeys);
+    if (throttles.length > 0) {
+      await clearAuthFailures(this.db, throttleKeys);
+      this.cache.forgetThrottles(throttleKeys);
+    }
     this.uses.record(token.id, request.ip);
     return { ok: true, username: token.username, tokenId: token.id };
   }
@@ -151,12 +154,15 @@ export class GitAuthenticator {
     message = "Invalid username or token",
   ): Promise<GitAccessDecision> {
     const { throttleKeys, username, ip } = login;
-    await this.db.transaction(async (trx) => {
+    const counted = await this.db.transaction(async (trx) => {
+      const rows = [];
       for (const key of throttleKeys) {
-        await recordAuthFailure(trx, key, this.throttle.maxFailures, this.throttle.windowSeconds, this.throttle.cooldownSeconds);
+        rows.push(await recordAuthFailure(trx, key, this.throttle.maxFailures, this.throttle.windowSeconds, this.throttle.cooldownSeconds));
       }
       await audit(trx, username ? { id: null, username } : null, "git.auth_failed", null, { ip }, { reason });
+      return rows;
     });
+    for (const row of counted) this.cache.noteThrottle(row);
     return { ok: false, status: 401, message };
   }
 }
