@@ -16,6 +16,7 @@ import type { ClariveExtensionApi, ClariveTestHooks } from "../../../extension/s
 import type { GitApi, GitExtension, Repository } from "../../../extension/src/git/gitApi";
 import type { TokenTreeItem } from "../../../extension/src/vscode/tokensTree";
 import { ScriptedUi } from "../support/scriptedUi";
+import { restCall } from "../support/rest";
 
 const serverUrl = requiredEnv("CLARIVE_TEST_SERVER_URL");
 const adminPassword = requiredEnv("CLARIVE_TEST_ADMIN_PASSWORD");
@@ -47,16 +48,8 @@ function run(command: string, args: string[], cwd?: string): Promise<{ code: num
   });
 }
 
-async function api<T>(method: string, route: string, apiKey?: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${serverUrl}/api/v1${route}`, {
-    method,
-    headers: { ...(apiKey && { authorization: `Bearer ${apiKey}` }), ...(body !== undefined && { "content-type": "application/json" }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+const api = <T>(method: string, route: string, apiKey?: string, body?: unknown): Promise<T> =>
+  restCall<T>(serverUrl, method, route, apiKey, body);
 
 async function until<T>(read: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

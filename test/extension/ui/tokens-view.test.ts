@@ -25,6 +25,7 @@ import {
   type RunningService,
   type Workbench,
 } from "../support/harness";
+import { restCall } from "../support/rest";
 
 const execFileAsync = promisify(execFile);
 
@@ -37,16 +38,8 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
   let page: Page;
   let workspace: string | undefined;
 
-  async function rest<T>(method: string, route: string, apiKey: string | undefined, body?: unknown): Promise<T> {
-    const response = await fetch(`${service.url}/api/v1${route}`, {
-      method,
-      headers: { ...(apiKey && { authorization: `Bearer ${apiKey}` }), ...(body !== undefined && { "content-type": "application/json" }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
+  const rest = <T>(method: string, route: string, apiKey: string | undefined, body?: unknown): Promise<T> =>
+    restCall<T>(service.url, method, route, apiKey, body);
 
   const quickInput = () => page.locator(".quick-input-widget");
   /**
