@@ -18,6 +18,8 @@ import { registerSettingsRoutes } from "./routes/settings";
 import { registerTokenRoutes } from "./routes/tokens";
 import { registerUserRoutes } from "./routes/users";
 
+const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export interface AppDeps {
   db: Knex;
   config: ServiceConfig;
@@ -49,6 +51,11 @@ export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): Ap
   const koa = new Koa({ proxy: config.trustProxy });
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
+  koa.use(async (ctx, next) => {
+    await next();
+    // Before the response goes out: the client's next git request must see what it just changed.
+    if (ctx.path.startsWith("/api/") && !READ_ONLY_METHODS.has(ctx.method)) gitAuth.forgetCachedAuth();
+  });
   // Before the JSON body parser: git bodies are streamed to git untouched.
   koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, gitHost, logger }));
   koa.use(api.router.routes());

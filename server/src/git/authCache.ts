@@ -106,7 +106,8 @@ export class GitAuthCache {
     if (!older) this.throttles.set(key, state);
   }
 
-  private invalidate(): void {
+  /** Drops every cached decision input; loads already under way are not kept either. */
+  invalidate(): void {
     this.generation++;
     this.tokens.clear();
     this.repositories.clear();

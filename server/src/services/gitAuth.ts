@@ -71,6 +71,14 @@ export class GitAuthenticator {
     this.pruneTimer.unref();
   }
 
+  /**
+   * For a change made through this instance: its very next git request must see it, and the
+   * NOTIFY that reaches every instance may be processed only after that request.
+   */
+  forgetCachedAuth(): void {
+    this.cache.invalidate();
+  }
+
   /** Stops pruning and writes the last-use stamps still pending. */
   async stop(): Promise<void> {
     clearInterval(this.pruneTimer);
