@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import knexFactory, { type Knex } from "knex";
 import pino from "pino";
 import { parseConfig } from "../../server/src/config";
+import { createLogger } from "../../server/src/logger";
 import { createDb } from "../../server/src/db";
 import { startServer, type RunningServer } from "../../server/src/server";
 import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/services/gitAuth";
@@ -80,7 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const logLines = options.logLines;
   const logger = logLines
-    ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) })
+    ? createLogger({ logLevel: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const running = await startServer(config, logger, options.throttle ?? RELAXED_THROTTLE);
   return {
