@@ -139,6 +139,11 @@ export class GitAuthCache {
     return value;
   }
 
+  /** The token of this hash if it is cached and live; never queries (undefined: not known). */
+  cachedToken(tokenHash: string): TokenAuthRow | undefined {
+    return this.healthy ? (this.tokens.get(tokenHash) ?? undefined) : undefined;
+  }
+
   token(tokenHash: string): TokenAuthRow | null | Promise<TokenAuthRow | null> {
     return this.memo(this.tokens, tokenHash, async () => (await findTokenForAuth(this.db, tokenHash)) ?? null);
   }

@@ -2,8 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { errorResponse } from "../middleware/errors";
 import { logRequest, millisecondsSince } from "../middleware/requestLog";
+import { andThen, type MaybePromise } from "../lib/maybeAsync";
 import { clientAddress } from "../http/clientAddress";
-import type { GitAuthenticator } from "../services/gitAuth";
+import type { GitAccessDecision, GitAuthenticator } from "../services/gitAuth";
 import { parseGitRequest, type GitPathResult } from "./gitPath";
 import { BASIC_CHALLENGE } from "./routes";
 
@@ -66,7 +67,7 @@ function clientIp(peer: string, realIp: string | undefined): string | null {
  * the only statuses nginx's auth_request understands, so "no such repository" and "throttled"
  * become 403. X-Clarive-Reason carries the one line for the proxy to show git.
  */
-export async function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookRequest): Promise<AuthHookAnswer> {
+export function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookRequest): MaybePromise<AuthHookAnswer> {
   const { originalUri, originalMethod } = request;
   if (!originalUri || originalUri.length > MAX_ORIGINAL_URI) return refuse("missing_original_uri", "X-Original-URI is required");
   if (originalMethod !== undefined && (originalMethod.length === 0 || originalMethod.length > MAX_ORIGINAL_METHOD)) {
@@ -74,13 +75,17 @@ export async function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHoo
   }
   const parsed = parseOriginalRequest(originalUri, (originalMethod ?? "GET").toUpperCase());
   if (!parsed.ok) return refuse("not_a_git_request", parsed.message);
-  const decision = await gitAuth.authorize({
+  const decision = gitAuth.authorize({
     authorization: request.authorization,
     project: parsed.target.project,
     repository: parsed.target.repository,
     write: parsed.target.write,
     ip: clientIp(request.peerIp, request.realIp),
   });
+  return andThen(decision, toAnswer);
+}
+
+function toAnswer(decision: GitAccessDecision): AuthHookAnswer {
   if (decision.ok) return { status: 204, user: decision.username };
   if (decision.status === 401) {
     return {
@@ -125,40 +130,56 @@ export const isAuthHookRequest = (req: IncomingMessage): boolean =>
  * wrapper cost more than the decision itself (bench/README.md). Same decision, same JSON
  * error shape and same request log line as the Koa route that documents it (and serves HEAD).
  */
-export function authHookListener(deps: {
+export function authHookListener(deps: HookDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => answerAuthHook(deps, req, res);
+}
+
+interface HookDeps {
   gitAuth: GitAuthenticator;
   logger: Logger;
   trustProxy: boolean;
-}): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => void answerAuthHook(deps, req, res);
 }
 
-async function answerAuthHook(
-  deps: { gitAuth: GitAuthenticator; logger: Logger; trustProxy: boolean },
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const started = process.hrtime.bigint();
+/** Answers synchronously when the decision is (warm caches), else when it arrives. */
+function answerAuthHook(deps: HookDeps, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
   const ip = clientAddress(req, deps.trustProxy);
-  let user: string | null = null;
-  let error: string | null = null;
+  let answer: MaybePromise<AuthHookAnswer>;
   try {
-    const answer = await decideAuthHook(deps.gitAuth, { ...hookHeaders(req.rawHeaders), peerIp: ip });
-    if (answer.status === 204) {
-      user = answer.user;
-      res.writeHead(204, { "X-Clarive-User": answer.user });
-      res.end();
-    } else {
-      error = answer.code;
-      sendJson(res, answer.status, { error: { code: answer.code, message: answer.message } }, answer.headers);
-    }
+    answer = decideAuthHook(deps.gitAuth, { ...hookHeaders(req.rawHeaders), peerIp: ip });
   } catch (thrown) {
-    const { status, body } = errorResponse(thrown);
-    deps.logger.error({ err: thrown, method: "GET", path: AUTH_HOOK_PATH }, "unhandled error");
-    error = body.error.code;
-    sendJson(res, status, body);
+    answerFailure(deps, res, started, ip, thrown);
+    return;
   }
-  // Logged once the answer is handed to the socket: these are a few bytes, no stream to wait for.
+  if (answer instanceof Promise) {
+    answer.then(
+      (settled) => sendAnswer(deps, res, started, ip, settled),
+      (thrown: unknown) => answerFailure(deps, res, started, ip, thrown),
+    );
+  } else {
+    sendAnswer(deps, res, started, ip, answer);
+  }
+}
+
+function sendAnswer(deps: HookDeps, res: ServerResponse, started: number, ip: string, answer: AuthHookAnswer): void {
+  if (answer.status === 204) {
+    res.writeHead(204, { "X-Clarive-User": answer.user });
+    res.end();
+  } else {
+    sendJson(res, answer.status, { error: { code: answer.code, message: answer.message } }, answer.headers);
+  }
+  logHook(deps, res, started, ip, answer.status === 204 ? answer.user : null, answer.status === 204 ? null : answer.code);
+}
+
+function answerFailure(deps: HookDeps, res: ServerResponse, started: number, ip: string, thrown: unknown): void {
+  const { status, body } = errorResponse(thrown);
+  deps.logger.error({ err: thrown, method: "GET", path: AUTH_HOOK_PATH }, "unhandled error");
+  sendJson(res, status, body);
+  logHook(deps, res, started, ip, null, body.error.code);
+}
+
+// Logged once the answer is handed to the socket: these are a few bytes, no stream to wait for.
+function logHook(deps: HookDeps, res: ServerResponse, started: number, ip: string, user: string | null, error: string | null): void {
   logRequest(deps.logger, { method: "GET", path: AUTH_HOOK_PATH, status: res.statusCode, ms: millisecondsSince(started), ip, user, error });
 }
 

@@ -41,14 +41,15 @@ export function logRequest(logger: Logger, entry: RequestLogEntry): void {
   else logger.info(entry);
 }
 
-export const millisecondsSince = (started: bigint): number => Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+/** Milliseconds, to the microsecond, since `started` (a `performance.now()` reading). */
+export const millisecondsSince = (started: number): number => Math.round((performance.now() - started) * 1000) / 1000;
 
 /**
  * Writes the request's one structured line when the response is over (git responses stream
  * long after the handler returns). `describe` is called then, so it sees the final user and
  * error code.
  */
-export function logWhenDone(logger: Logger, res: ServerResponse, started: bigint, describe: () => RequestLogFields): void {
+export function logWhenDone(logger: Logger, res: ServerResponse, started: number, describe: () => RequestLogFields): void {
   res.once("close", () => {
     const { method, path, ip, user, error } = describe();
     logRequest(logger, {
@@ -70,7 +71,7 @@ export function logWhenDone(logger: Logger, res: ServerResponse, started: bigint
  */
 export function requestLogMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
-    logWhenDone(logger, ctx.res, process.hrtime.bigint(), () => ({
+    logWhenDone(logger, ctx.res, performance.now(), () => ({
       method: ctx.method,
       path: ctx.path,
       ip: ctx.ip,

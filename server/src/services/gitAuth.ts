@@ -1,9 +1,11 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { API_KEY_PREFIX, isWellFormedPersonalAccessToken, PAT_PREFIX, secretHint } from "@clarive/shared";
-import type { GitAuthCache } from "../git/authCache";
+import type { GitAuthCache, ThrottleState } from "../git/authCache";
 import { sha256Hex } from "../lib/hash";
-import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure } from "../repositories/gitAuth";
+import { andThen, type MaybePromise } from "../lib/maybeAsync";
+import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure, type TokenAuthRow } from "../repositories/gitAuth";
+import type { AccessLevel } from "../repositories/gitRepositories";
 import { audit } from "./audit";
 import { effectivePatAccess } from "./repositories";
 import { TokenUseRecorder } from "./tokenUse";
@@ -40,6 +42,21 @@ function parseBasic(header: string): { username: string; password: string } | nu
 }
 
 const forbidden = (message: string): GitAccessDecision => ({ ok: false, status: 403, message });
+
+const ANONYMOUS: GitAccessDecision = { ok: false, status: 401, message: "Authentication required" };
+
+interface Login {
+  throttleKeys: string[];
+  username: string;
+  ip: string | null;
+}
+
+/** One authorize() call, handed from step to step. */
+interface Attempt {
+  request: GitAccessRequest;
+  login: Login;
+  throttles: ThrottleState[];
+}
 
 /**
  * The PAT rules of DESIGN §5 for one git request. 401 means "these credentials are no good"
@@ -85,9 +102,13 @@ export class GitAuthenticator {
     await this.uses.flush();
   }
 
-  async authorize(request: GitAccessRequest): Promise<GitAccessDecision> {
+  /**
+   * Synchronous when everything it reads is cached (the common case: a proxy asks before
+   * every git request), a promise otherwise. Each step below reads one cache and hands on.
+   */
+  authorize(request: GitAccessRequest): MaybePromise<GitAccessDecision> {
     // git's first request carries no credentials: the normal challenge, not a failed login.
-    if (!request.authorization) return { ok: false, status: 401, message: "Authentication required" };
+    if (!request.authorization) return ANONYMOUS;
     const credentials = parseBasic(request.authorization);
     // A token pasted as the username (as some hosts allow) must never reach the audit trail or
     // the throttle keys: it is replaced by its hint there, and refused with a hint of the fix.
@@ -96,10 +117,20 @@ export class GitAuthenticator {
     const username = secretAsUsername ? secretHint(givenUsername) : givenUsername;
     const ipKey = `ip:${request.ip ?? "unknown"}`;
     const throttleKeys = username ? [ipKey, `user:${username.toLowerCase()}`] : [ipKey];
+    const attempt: Attempt = { request, login: { throttleKeys, username, ip: request.ip }, throttles: [] };
+    return andThen(this.cache.throttleStates(throttleKeys), (throttles) => {
+      attempt.throttles = throttles;
+      return this.checkCredentials(attempt, credentials, secretAsUsername);
+    });
+  }
 
-    const throttles = await this.cache.throttleStates(throttleKeys);
+  private checkCredentials(
+    attempt: Attempt,
+    credentials: { password: string } | null,
+    secretAsUsername: boolean,
+  ): MaybePromise<GitAccessDecision> {
     let blockedUntil = 0;
-    for (const state of throttles) blockedUntil = Math.max(blockedUntil, state.blockedUntil ?? 0);
+    for (const state of attempt.throttles) blockedUntil = Math.max(blockedUntil, state.blockedUntil ?? 0);
     if (blockedUntil > Date.now()) {
       return {
         ok: false,
@@ -108,8 +139,7 @@ export class GitAuthenticator {
         retryAfterSeconds: Math.ceil((blockedUntil - Date.now()) / 1000),
       };
     }
-
-    const login = { throttleKeys, username, ip: request.ip };
+    const { login } = attempt;
     if (!credentials) {
       return this.refuseLogin(login, "malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
     }
@@ -120,44 +150,58 @@ export class GitAuthenticator {
     if (password.startsWith(API_KEY_PREFIX)) {
       return this.refuseLogin(login, "API key used for git", "API keys are for the REST API; git needs a personal access token");
     }
-    // Shape and checksum first: a malformed token costs no database query.
+    const tokenHash = sha256Hex(password);
+    // A cached token is a real one, so its checksum needs no second look. Anything else has
+    // its shape and checksum checked first: a malformed token costs no database query.
+    const known = this.cache.cachedToken(tokenHash);
+    if (known) return this.checkToken(attempt, known);
     if (!isWellFormedPersonalAccessToken(password)) return this.refuseLogin(login, "malformed token");
-    const token = await this.cache.token(sha256Hex(password));
+    return andThen(this.cache.token(tokenHash), (token) => this.checkToken(attempt, token));
+  }
+
+  private checkToken(attempt: Attempt, token: TokenAuthRow | null): MaybePromise<GitAccessDecision> {
+    const { login, request } = attempt;
     if (!token) return this.refuseLogin(login, "unknown token");
-    if (token.username.toLowerCase() !== username.toLowerCase()) return this.refuseLogin(login, "token used with another username");
+    if (token.username.toLowerCase() !== login.username.toLowerCase()) return this.refuseLogin(login, "token used with another username");
     if (!token.user_active) return this.refuseLogin(login, "owner deactivated");
     if (!token.active) return this.refuseLogin(login, "token inactive", "This token is deactivated");
     if (token.expires_at.getTime() <= Date.now()) return this.refuseLogin(login, "token expired", "This token has expired");
+    return andThen(this.cache.repository(request.project, request.repository), (repository) => {
+      const fullName = `${request.project}/${request.repository}`;
+      if (!repository) return { ok: false, status: 404, message: `Repository ${fullName} not found` };
+      return andThen(this.cache.patAuthEnabled(), (patAuthEnabled) => {
+        if (!effectivePatAccess(repository.patAccess, patAuthEnabled)) {
+          return forbidden(`Personal access tokens are not allowed for ${fullName}`);
+        }
+        if (!token.all_repositories && !token.scope.includes(repository.id)) {
+          return forbidden(`This token does not grant access to ${fullName}`);
+        }
+        const ownerAccess = token.is_admin ? "write" : this.cache.membership(token.user_id, repository.id);
+        return andThen(ownerAccess, (access) => this.checkPermission(attempt, token, fullName, access));
+      });
+    });
+  }
 
-    const repository = await this.cache.repository(request.project, request.repository);
-    const fullName = `${request.project}/${request.repository}`;
-    if (!repository) return { ok: false, status: 404, message: `Repository ${fullName} not found` };
-
-    if (!effectivePatAccess(repository.patAccess, await this.cache.patAuthEnabled())) {
-      return forbidden(`Personal access tokens are not allowed for ${fullName}`);
-    }
-    if (!token.all_repositories && !token.scope.includes(repository.id)) {
-      return forbidden(`This token does not grant access to ${fullName}`);
-    }
-    const ownerAccess = token.is_admin ? "write" : await this.cache.membership(token.user_id, repository.id);
+  private checkPermission(attempt: Attempt, token: TokenAuthRow, fullName: string, ownerAccess: AccessLevel | null): MaybePromise<GitAccessDecision> {
+    const { request, login, throttles } = attempt;
     if (!ownerAccess) return forbidden(`${token.username} has no access to ${fullName}`);
     if (request.write && ownerAccess !== "write") return forbidden(`${token.username} has read-only access to ${fullName}`);
     if (request.write && token.permission !== "read-write") {
       return forbidden("This token is read-only: pushing needs a read & write token");
     }
-
-    // A success resets the counters, but only costs a write when there is something to reset.
-    if (throttles.length > 0) {
-      await clearAuthFailures(this.db, throttleKeys);
-      this.cache.forgetThrottles(throttleKeys);
-    }
     this.uses.record(token.id, request.ip);
-    return { ok: true, username: token.username, tokenId: token.id };
+    const granted: GitAccessDecision = { ok: true, username: token.username, tokenId: token.id };
+    // A success resets the counters, but only costs a write when there is something to reset.
+    if (throttles.length === 0) return granted;
+    return clearAuthFailures(this.db, login.throttleKeys).then(() => {
+      this.cache.forgetThrottles(login.throttleKeys);
+      return granted;
+    });
   }
 
   /** A failed login: counted against the client's address and the username, and audited. */
   private async refuseLogin(
-    login: { throttleKeys: string[]; username: string; ip: string | null },
+    login: Login,
     reason: string,
     message = "Invalid username or token",
   ): Promise<GitAccessDecision> {
