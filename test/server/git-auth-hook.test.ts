@@ -90,6 +90,10 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
     const push = { ...shouting, "X-ORIGINAL-URI": receivePack("acme/widgets"), "X-ORIGINAL-METHOD": "POST" };
     assert.equal(await status("GET", push), 403);
     assert.equal(await status("HEAD", push), 403);
+    const asWritten = { Authorization: basic, "X-Original-Uri": readRefs("acme/widgets"), "X-Original-Method": "get" };
+    assert.equal(await status("GET", asWritten), 204);
+    const lowerCasePush = { ...asWritten, "X-Original-Uri": receivePack("acme/widgets"), "X-Original-Method": "post" };
+    assert.equal(await status("GET", lowerCasePush), 403, "a lower-case method is the same method");
   });
 
   it("records the last use of every token it lets through", async () => {

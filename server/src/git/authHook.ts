@@ -27,24 +27,31 @@ export type AuthHookAnswer =
   | { status: 204; user: string }
   | { status: 401 | 403; code: string; message: string; headers: Record<string, string> };
 
-const parsedRequests = new Map<string, GitPathResult>();
 const MAX_PARSED_REQUESTS = 10_000;
 const MAX_REMEMBERED_URI = 512;
+/** Parsed X-Original-URIs by method: a lookup without building a combined key per request. */
+const parsedRequests = new Map<string, Map<string, GitPathResult>>();
+let rememberedRequests = 0;
 
 /**
  * parseGitRequest for X-Original-URI, remembered: a proxy asks about the same few URLs over
  * and over (every clone asks about the same two), and parsing is pure.
  */
 function parseOriginalRequest(originalUri: string, method: string): GitPathResult {
-  const key = `${method} ${originalUri}`;
-  let parsed = parsedRequests.get(key);
+  let byUri = parsedRequests.get(method);
+  let parsed = byUri?.get(originalUri);
   if (!parsed) {
     const uri = new URL(originalUri, "http://hook.invalid");
     parsed = parseGitRequest(uri.pathname, method, uri.searchParams.get("service") ?? undefined);
-    // Only short URIs are remembered, so junk cannot make the memo large.
-    if (key.length <= MAX_REMEMBERED_URI) {
-      if (parsedRequests.size >= MAX_PARSED_REQUESTS) parsedRequests.clear();
-      parsedRequests.set(key, parsed);
+    // Only short URIs of real methods are remembered, so junk cannot make the memo large.
+    if (originalUri.length <= MAX_REMEMBERED_URI && parsed.ok) {
+      if (rememberedRequests >= MAX_PARSED_REQUESTS) {
+        parsedRequests.clear();
+        rememberedRequests = 0;
+      }
+      if (!byUri) parsedRequests.set(method, (byUri = new Map()));
+      byUri.set(originalUri, parsed);
+      rememberedRequests++;
     }
   }
   return parsed;
@@ -73,7 +80,8 @@ export function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookReque
   if (originalMethod !== undefined && (originalMethod.length === 0 || originalMethod.length > MAX_ORIGINAL_METHOD)) {
     return refuse("invalid_original_method", "X-Original-Method must be an HTTP method");
   }
-  const parsed = parseOriginalRequest(originalUri, (originalMethod ?? "GET").toUpperCase());
+  const method = originalMethod === undefined ? "GET" : originalMethod === "GET" || originalMethod === "POST" ? originalMethod : originalMethod.toUpperCase();
+  const parsed = parseOriginalRequest(originalUri, method);
   if (!parsed.ok) return refuse("not_a_git_request", parsed.message);
   const decision = gitAuth.authorize({
     authorization: request.authorization,
@@ -101,25 +109,36 @@ function toAnswer(decision: GitAccessDecision): AuthHookAnswer {
   return refuse(decision.status === 404 ? "repository_not_found" : "git_forbidden", decision.message);
 }
 
-type HookHeaders = Omit<AuthHookRequest, "peerIp">;
-
 /**
- * The four headers the hook reads, from the raw list (first occurrence of each): cheaper than
- * Node building the whole lower-cased `req.headers` object on every call.
+ * The request as the hook reads it: four headers from the raw list (first occurrence of
+ * each), cheaper than Node building the whole lower-cased `req.headers` object on every call.
  */
-function hookHeaders(rawHeaders: string[]): HookHeaders {
-  const found: HookHeaders = {};
+function hookRequest(rawHeaders: string[], peerIp: string): AuthHookRequest {
+  const found: AuthHookRequest = { peerIp };
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
-    // Lengths first: most headers are skipped without lower-casing their names.
-    if (name.length === 13 && found.authorization === undefined && name.toLowerCase() === "authorization") found.authorization = value;
-    else if (name.length === 14 && found.originalUri === undefined && name.toLowerCase() === "x-original-uri") found.originalUri = value;
-    else if (name.length === 17 && found.originalMethod === undefined && name.toLowerCase() === "x-original-method") found.originalMethod = value;
-    else if (name.length === 9 && found.realIp === undefined && name.toLowerCase() === "x-real-ip") found.realIp = value;
+    // Lengths first: most headers are skipped without looking at their names.
+    switch (name.length) {
+      case 13:
+        if (found.authorization === undefined && isHeader(name, "authorization")) found.authorization = value;
+        break;
+      case 14:
+        if (found.originalUri === undefined && isHeader(name, "x-original-uri")) found.originalUri = value;
+        break;
+      case 17:
+        if (found.originalMethod === undefined && isHeader(name, "x-original-method")) found.originalMethod = value;
+        break;
+      case 9:
+        if (found.realIp === undefined && isHeader(name, "x-real-ip")) found.realIp = value;
+        break;
+    }
   }
   return found;
 }
+
+/** Header names are case-insensitive; proxies send them lower-case or as written. */
+const isHeader = (name: string, lowerCase: string): boolean => name === lowerCase || name.toLowerCase() === lowerCase;
 
 export const isAuthHookRequest = (req: IncomingMessage): boolean =>
   req.method === "GET" && (req.url === AUTH_HOOK_PATH || req.url?.startsWith(`${AUTH_HOOK_PATH}?`) === true);
@@ -146,7 +165,7 @@ function answerAuthHook(deps: HookDeps, req: IncomingMessage, res: ServerRespons
   const ip = clientAddress(req, deps.trustProxy);
   let answer: MaybePromise<AuthHookAnswer>;
   try {
-    answer = decideAuthHook(deps.gitAuth, { ...hookHeaders(req.rawHeaders), peerIp: ip });
+    answer = decideAuthHook(deps.gitAuth, hookRequest(req.rawHeaders, ip));
   } catch (thrown) {
     answerFailure(deps, res, started, ip, thrown);
     return;

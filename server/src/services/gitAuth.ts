@@ -162,7 +162,9 @@ export class GitAuthenticator {
   private checkToken(attempt: Attempt, token: TokenAuthRow | null): MaybePromise<GitAccessDecision> {
     const { login, request } = attempt;
     if (!token) return this.refuseLogin(login, "unknown token");
-    if (token.username.toLowerCase() !== login.username.toLowerCase()) return this.refuseLogin(login, "token used with another username");
+    if (token.username !== login.username && token.username.toLowerCase() !== login.username.toLowerCase()) {
+      return this.refuseLogin(login, "token used with another username");
+    }
     if (!token.user_active) return this.refuseLogin(login, "owner deactivated");
     if (!token.active) return this.refuseLogin(login, "token inactive", "This token is deactivated");
     if (token.expires_at.getTime() <= Date.now()) return this.refuseLogin(login, "token expired", "This token has expired");
