@@ -49,7 +49,13 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 export async function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-bench-"));
   const port = await freePort();
-  const child = spawn("npx", ["tsx", "server/src/main.ts"], {
+  // BENCH_SERVICE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") runs node itself with
+  // those flags: NODE_OPTIONS refuses some of them, and npx would apply them to itself too.
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean);
+  const [command, args] = nodeArgs
+    ? ["node", [...nodeArgs, "--import", "tsx", "server/src/main.ts"]]
+    : ["npx", ["tsx", "server/src/main.ts"]];
+  const child = spawn(command, args, {
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
