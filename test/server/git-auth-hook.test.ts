@@ -96,6 +96,20 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
     assert.equal(await status("GET", lowerCasePush), 403, "a lower-case method is the same method");
   });
 
+  it("answers a failure while deciding with a JSON 500, and goes on serving", async () => {
+    // A fresh token is not cached yet, so the hook must read it: from a table that is not there.
+    const { token } = await createToken(alice, { permission: "read" });
+    await server.knex.raw("ALTER TABLE personal_access_tokens RENAME TO personal_access_tokens_away");
+    try {
+      const reply = await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token });
+      assert.equal(reply.status, 500);
+      assert.deepEqual(await reply.json(), { error: { code: "internal_error", message: "Internal server error" } });
+    } finally {
+      await server.knex.raw("ALTER TABLE personal_access_tokens_away RENAME TO personal_access_tokens");
+    }
+    assert.equal((await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token })).status, 204);
+  });
+
   it("records the last use of every token it lets through", async () => {
     const tokens = [await createToken(alice, { permission: "read" }), await createToken(alice, { permission: "read" })];
     for (const t of tokens) {

@@ -163,20 +163,17 @@ interface HookDeps {
 function answerAuthHook(deps: HookDeps, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
   const ip = clientAddress(req, deps.trustProxy);
-  let answer: MaybePromise<AuthHookAnswer>;
   try {
-    answer = decideAuthHook(deps.gitAuth, hookRequest(req.rawHeaders, ip));
+    const answer = decideAuthHook(deps.gitAuth, hookRequest(req.rawHeaders, ip));
+    if (answer instanceof Promise) {
+      answer
+        .then((settled) => sendAnswer(deps, res, started, ip, settled))
+        .catch((thrown: unknown) => answerFailure(deps, res, started, ip, thrown));
+    } else {
+      sendAnswer(deps, res, started, ip, answer);
+    }
   } catch (thrown) {
     answerFailure(deps, res, started, ip, thrown);
-    return;
-  }
-  if (answer instanceof Promise) {
-    answer.then(
-      (settled) => sendAnswer(deps, res, started, ip, settled),
-      (thrown: unknown) => answerFailure(deps, res, started, ip, thrown),
-    );
-  } else {
-    sendAnswer(deps, res, started, ip, answer);
   }
 }
 
@@ -190,10 +187,12 @@ function sendAnswer(deps: HookDeps, res: ServerResponse, started: number, ip: st
   logHook(deps, res, started, ip, answer.status === 204 ? answer.user : null, answer.status === 204 ? null : answer.code);
 }
 
+/** Anything thrown while deciding or answering: the API's JSON error, or a cut connection if it is too late for one. */
 function answerFailure(deps: HookDeps, res: ServerResponse, started: number, ip: string, thrown: unknown): void {
   const { status, body } = errorResponse(thrown);
   deps.logger.error({ err: thrown, method: "GET", path: AUTH_HOOK_PATH }, "unhandled error");
-  sendJson(res, status, body);
+  if (res.headersSent) res.destroy();
+  else sendJson(res, status, body);
   logHook(deps, res, started, ip, null, body.error.code);
 }
 

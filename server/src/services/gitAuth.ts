@@ -43,7 +43,7 @@ function parseBasic(header: string): { username: string; password: string } | nu
 
 const forbidden = (message: string): GitAccessDecision => ({ ok: false, status: 403, message });
 
-const ANONYMOUS: GitAccessDecision = { ok: false, status: 401, message: "Authentication required" };
+const ANONYMOUS: GitAccessDecision = Object.freeze({ ok: false, status: 401, message: "Authentication required" });
 
 interface Login {
   throttleKeys: string[];
