@@ -24,7 +24,7 @@ export const ADMIN_PASSWORD = "admin-password-for-tests";
 let pgliteTemplate: Promise<string> | undefined;
 
 /** Creating a PGlite cluster takes seconds; each test server copies one migrated template instead. */
-function migratedPgliteTemplate(): Promise<string> {
+export function migratedPgliteTemplate(): Promise<string> {
   pgliteTemplate ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-pglite-template-"));
     const db = await createDb({ databaseUrl: undefined, dataDir: dir });
