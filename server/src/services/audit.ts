@@ -1,6 +1,6 @@
 import { insertAuditEvent, pageAuditEvents } from "../repositories/audit";
 import type { AuditRow, Queryable } from "../repositories/types";
-import { requireAdmin } from "./users";
+import { requireAdmin } from "../policies/admin";
 import type { Actor, RequestMeta } from "./types";
 
 export type AuditAction =

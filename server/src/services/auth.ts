@@ -1,14 +1,12 @@
-import { hash, verify } from "@node-rs/argon2";
 import { generateApiKey, isWellFormedApiKey, PAT_PREFIX, type LoginRequest } from "@clarive/shared";
 import { UnauthenticatedError } from "../errors";
 import { sha256Hex } from "../lib/hash";
+import { hashPassword, verifyPassword } from "../lib/password";
 import { deleteApiKey, findUserByApiKeyHash, insertApiKey, touchApiKey } from "../repositories/apiKeys";
 import type { Queryable, UserRow } from "../repositories/types";
 import { findUserByUsername } from "../repositories/users";
 import { audit } from "./audit";
 import type { Actor, RequestMeta } from "./types";
-
-export const hashPassword = (password: string): Promise<string> => hash(password);
 
 // Verifying against a real hash when the user does not exist keeps the response time
 // from telling which usernames exist.
@@ -16,11 +14,11 @@ let decoyHash: Promise<string> | undefined;
 
 async function passwordMatches(user: UserRow | undefined, password: string): Promise<boolean> {
   if (!user) {
-    decoyHash ??= hash("decoy password that no account has");
-    await verify(await decoyHash, password);
+    decoyHash ??= hashPassword("decoy password that no account has");
+    await verifyPassword(await decoyHash, password);
     return false;
   }
-  return verify(user.password_hash, password);
+  return verifyPassword(user.password_hash, password);
 }
 
 export interface AuthenticatedCaller extends Actor {

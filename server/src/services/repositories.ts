@@ -19,17 +19,14 @@ import { getGitSettings } from "../repositories/settings";
 import type { Queryable, RepositoryRow } from "../repositories/types";
 import { findUserByUsername } from "../repositories/users";
 import { audit } from "./audit";
-import { requireAdmin } from "./users";
+import { requireAdmin } from "../policies/admin";
+import { effectivePatAccess } from "../policies/patAccess";
 import type { Actor, RequestMeta } from "./types";
 
 export interface RepositoryView extends RepositoryRow {
   access: AccessLevel;
   effectivePatAccess: boolean;
 }
-
-/** DESIGN §3: true → allowed, false → denied, inherit → the global setting. */
-export const effectivePatAccess = (patAccess: PatAccess, patAuthEnabled: boolean): boolean =>
-  patAccess === "inherit" ? patAuthEnabled : patAccess === "true";
 
 export async function listVisibleRepositories(db: Knex, actor: Actor): Promise<RepositoryView[]> {
   const settings = await getGitSettings(db);

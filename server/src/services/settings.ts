@@ -3,7 +3,7 @@ import type { GitSettingsDto } from "@clarive/shared";
 import { ValidationError } from "../errors";
 import { getGitSettings, updateGitSettings } from "../repositories/settings";
 import { audit } from "./audit";
-import { requireAdmin } from "./users";
+import { requireAdmin } from "../policies/admin";
 import type { Actor, RequestMeta } from "./types";
 
 export async function readGitSettings(db: Knex): Promise<GitSettingsDto> {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
-import { ConflictError, ForbiddenError, NotFoundError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
+import { hashPassword } from "../lib/password";
+import { requireAdmin } from "../policies/admin";
 import type { UserRow } from "../repositories/types";
 import { countActiveAdmins, countUsers, findUserById, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
 import { audit } from "./audit";
-import { hashPassword } from "./auth";
 import type { Actor, RequestMeta } from "./types";
 
 /** The caller's own account, for GET /me. */
@@ -12,10 +13,6 @@ export async function getOwnAccount(db: Knex, actor: Actor): Promise<UserRow> {
   const user = await findUserById(db, actor.id);
   if (!user) throw new NotFoundError("Your account no longer exists", "user_not_found");
   return user;
-}
-
-export function requireAdmin(actor: Actor): void {
-  if (!actor.isAdmin) throw new ForbiddenError("Only administrators may do this", "admin_required");
 }
 
 export async function createUser(
