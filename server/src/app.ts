@@ -4,13 +4,14 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { ServiceConfig } from "./config";
 import { Api } from "./http/api";
-import { errorMiddleware } from "./middleware/errors";
+import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitProcessHost } from "./git/processHost";
 import { gitHttpMiddleware } from "./git/routes";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
-import type { GitAuthenticator } from "./services/gitAuth";
+import type { GitAccess } from "./gitAccess";
+import { clientAddressMiddleware } from "./http/clientAddress";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerDocsRoutes } from "./routes/docs";
 import { registerRepositoryRoutes } from "./routes/repositories";
@@ -24,7 +25,7 @@ export interface AppDeps {
   db: Knex;
   config: ServiceConfig;
   logger: Logger;
-  gitAuth: GitAuthenticator;
+  gitAccess: GitAccess;
   gitHost: GitProcessHost;
 }
 
@@ -33,8 +34,8 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): App {
-  const api = new Api({ db, config, gitAuth });
+export function createApp({ db, config, logger, gitAccess, gitHost }: AppDeps): App {
+  const api = new Api({ db, config });
   registerAuthRoutes(api);
   registerSettingsRoutes(api);
   registerRepositoryRoutes(api);
@@ -49,15 +50,27 @@ export function createApp({ db, config, logger, gitAuth, gitHost }: AppDeps): Ap
   // Behind a proxy every client would otherwise share the proxy's address: one login-throttle
   // counter for everybody, and the proxy recorded as each token's last-used address.
   const koa = new Koa({ proxy: config.trustProxy });
+  koa.use(clientAddressMiddleware(config.trustProxy));
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
   koa.use(async (ctx, next) => {
-    await next();
-    // Before the response goes out: the client's next git request must see what it just changed.
-    if (ctx.path.startsWith("/api/") && !READ_ONLY_METHODS.has(ctx.method)) gitAuth.forgetCachedAuth();
+    if (!ctx.path.startsWith("/api/") || READ_ONLY_METHODS.has(ctx.method)) return next();
+    // Before the response goes out, for every REST write that may have changed something (all
+    // but refused ones, which change nothing): no instance may decide on the old facts once
+    // the client has the answer (DESIGN §7). One round trip through the change feed.
+    let refused = false;
+    try {
+      await next();
+      refused = ctx.status >= 400 && ctx.status < 500;
+    } catch (error) {
+      refused = errorResponse(error).status < 500;
+      throw error;
+    } finally {
+      if (!refused) await gitAccess.settleChanges();
+    }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAuth, gitHost, logger }));
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, logger }));
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

@@ -4,11 +4,10 @@ import type { Logger } from "pino";
 import { createApp } from "./app";
 import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
-import { authHookListener, isAuthHookRequest } from "./git/authHook";
-import { GitAuthCache } from "./git/authCache";
 import { GitProcessHost } from "./git/processHost";
+import { GitAccess, type GitAccessOptions } from "./gitAccess";
 import type { Api } from "./http/api";
-import { DEFAULT_THROTTLE, GitAuthenticator, type ThrottlePolicy } from "./services/gitAuth";
+import { authHookListener, isAuthHookRequest } from "./http/authHook";
 import { ensureInitialAdmin } from "./services/users";
 
 export interface RunningServer {
@@ -17,6 +16,7 @@ export interface RunningServer {
   api: Api;
   server: http.Server;
   database: Database;
+  gitAccess: GitAccess;
   close(): Promise<void>;
 }
 
@@ -48,7 +48,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 export async function startServer(
   config: Config,
   logger: Logger,
-  throttle: ThrottlePolicy = DEFAULT_THROTTLE,
+  gitAccessOptions: GitAccessOptions = {},
 ): Promise<RunningServer> {
   const database = await createDb(config);
   const admin = await ensureInitialAdmin(database.knex, config.adminPassword);
@@ -60,10 +60,7 @@ export async function startServer(
   } else if (admin.created) {
     logger.info("created user admin with the password from ADMIN_PASSWORD");
   }
-  const gitAuthCache = new GitAuthCache(database.knex, logger, throttle.windowSeconds);
-  await gitAuthCache.start(database);
-  const gitAuth = new GitAuthenticator(database.knex, gitAuthCache, logger, throttle);
-  gitAuth.startPruning();
+  const gitAccess = await GitAccess.start(database, logger, gitAccessOptions);
   const gitHost = new GitProcessHost(logger);
   await gitHost.ensureStarted();
 
@@ -88,9 +85,9 @@ export async function startServer(
   const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
-  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAuth, gitHost });
+  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAccess, gitHost });
   const koaHandle = koa.callback();
-  const hookHandle = authHookListener({ gitAuth, logger, trustProxy: config.trustProxy });
+  const hookHandle = authHookListener({ gitAccess, logger, trustProxy: config.trustProxy });
   handle = (req, res) => (isAuthHookRequest(req) ? hookHandle(req, res) : koaHandle(req, res));
   return {
     url,
@@ -98,14 +95,14 @@ export async function startServer(
     api,
     server,
     database,
+    gitAccess,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await gitAuth.stop();
       await gitHost.stop();
-      await gitAuthCache.stop();
+      await gitAccess.stop();
       await database.close();
     },
   };

@@ -14,7 +14,8 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
   let ro: string;
 
   before(async () => {
-    server = await startTestServer();
+    // Behind its proxy, as the nginx example runs it: the client address is the forwarded one.
+    server = await startTestServer({ env: { TRUST_PROXY: "true" } });
     admin = await loginAdmin(server);
     alice = await createUser(admin, server, "alice");
     await createRepository(admin, "acme", "widgets");
@@ -123,7 +124,7 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
         if (!seen.lastUsedAt) await new Promise((r) => setTimeout(r, 20));
       }
       assert.ok(seen?.lastUsedAt, `last use of token ${t.id} recorded`);
-      assert.equal(seen?.lastUsedIp, "203.0.113.9", "the proxy's X-Real-IP, not the proxy");
+      assert.equal(seen?.lastUsedIp, "203.0.113.9", "the forwarded address, not the proxy's");
     }
   });
 });

@@ -13,7 +13,7 @@ describe("throttling failed git logins (10 failures in 5 minutes → 429 for a c
   let token: string;
 
   before(async () => {
-    server = await startTestServer({ throttle: DEFAULT_THROTTLE });
+    server = await startTestServer({ throttle: DEFAULT_THROTTLE, env: { TRUST_PROXY: "true" } });
     admin = await loginAdmin(server);
     const alice = await createUser(admin, server, "alice");
     await createRepository(admin, "acme", "widgets");
@@ -82,7 +82,7 @@ describe("throttling failed git logins (10 failures in 5 minutes → 429 for a c
 
   if (TEST_DB === "postgres") {
     it("counters are shared by all instances on one Postgres", async () => {
-      const second = await startTestServer({ databaseUrl: server.config.databaseUrl, throttle: DEFAULT_THROTTLE });
+      const second = await startTestServer({ databaseUrl: server.config.databaseUrl, throttle: DEFAULT_THROTTLE, env: { TRUST_PROXY: "true" } });
       try {
         for (let i = 0; i < 5; i++) await fail("dave", "192.0.2.200");
         for (let i = 0; i < 5; i++) {

@@ -7,8 +7,8 @@ export async function askHook(
   if (options.user !== undefined) {
     headers.authorization = `Basic ${Buffer.from(`${options.user}:${options.token ?? ""}`).toString("base64")}`;
   }
-  // Only a header: the hook believes X-Real-IP from a loopback peer (a proxy on the same host).
-  if (options.ip) headers["X-Real-IP"] = options.ip;
+  // As nginx's $proxy_add_x_forwarded_for sends it; believed only by a service with TRUST_PROXY=true.
+  if (options.ip) headers["X-Forwarded-For"] = options.ip;
   return fetch(`${serverUrl}/api/v1/git/auth`, { headers });
 }
 

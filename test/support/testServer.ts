@@ -8,7 +8,7 @@ import { parseConfig } from "../../server/src/config";
 import { createLogger } from "../../server/src/logger";
 import { createDb } from "../../server/src/db";
 import { startServer, type RunningServer } from "../../server/src/server";
-import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/services/gitAuth";
+import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/gitAccess";
 
 /** Suites that fail logins on purpose would trip the real limit; the throttle suite uses DEFAULT_THROTTLE. */
 export const RELAXED_THROTTLE: ThrottlePolicy = { ...DEFAULT_THROTTLE, maxFailures: 1000 };
@@ -83,7 +83,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = logLines
     ? createLogger({ logLevel: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const running = await startServer(config, logger, options.throttle ?? RELAXED_THROTTLE);
+  const running = await startServer(config, logger, { throttle: options.throttle ?? RELAXED_THROTTLE });
   return {
     ...running,
     knex: running.database.knex,

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from "koa";
 import type { Logger } from "pino";
-import type { GitAuthenticator } from "../services/gitAuth";
+import type { GitAccess } from "../gitAccess";
 import { parseGitRequest } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
@@ -23,17 +23,16 @@ function refuse(ctx: Context, status: number, message: string, headers: Record<s
 /** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
 export function gitHttpMiddleware(deps: {
   reposDir: string;
-  gitAuth: GitAuthenticator;
+  gitAccess: GitAccess;
   gitHost: GitProcessHost;
   logger: Logger;
 }): Middleware {
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) return next();
-    const service = typeof ctx.query.service === "string" ? ctx.query.service : undefined;
-    const parsed = parseGitRequest(ctx.path, ctx.method, service);
+    const parsed = parseGitRequest(ctx.path, ctx.method, ctx.querystring);
     if (!parsed.ok) return refuse(ctx, parsed.status, parsed.message);
     const { target } = parsed;
-    const decision = await deps.gitAuth.authorize({
+    const decision = await deps.gitAccess.authorize({
       authorization: ctx.get("authorization") || undefined,
       project: target.project,
       repository: target.repository,

@@ -8,7 +8,6 @@ import { readJsonBody } from "../middleware/body";
 import { ErrorSchema } from "../schemas/common";
 import { z } from "../schemas/zod";
 import { authenticateApiKey, type AuthenticatedCaller } from "../services/auth";
-import type { GitAuthenticator } from "../services/gitAuth";
 import type { RequestMeta } from "../services/types";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -52,7 +51,6 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
 export interface ApiDeps {
   db: Knex;
   config: ServiceConfig;
-  gitAuth: GitAuthenticator;
 }
 
 function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
@@ -105,8 +103,9 @@ export class Api {
     });
   }
 
-  private document<P extends AnyObject, Q extends AnyObject, B extends AnyObject, Auth extends "none" | "user">(
-    spec: RouteSpec<P, Q, B, Auth>,
+  /** An endpoint served outside Koa (the auth hook): in the OpenAPI document, not in the router. */
+  document<P extends AnyObject, Q extends AnyObject, B extends AnyObject, Auth extends "none" | "user">(
+    spec: Omit<RouteSpec<P, Q, B, Auth>, "handler">,
   ): void {
     const errorStatuses = new Set([400, ...(spec.auth === "user" ? [401] : []), ...(spec.errors ?? [])]);
     if (spec.body) errorStatuses.add(413).add(415);

@@ -1,15 +1,32 @@
+import { isIP } from "node:net";
 import type { IncomingMessage } from "node:http";
+import type { Middleware } from "koa";
 
 /**
- * The client's address the way Koa computes `ctx.ip` (koa/lib/request.js): with a trusted
- * proxy, the first X-Forwarded-For entry; otherwise the socket's peer. For the one path that
- * answers without Koa (the auth hook), so both paths agree on whom to throttle and record.
+ * The client's address, read the same way on every path (REST, git, the auth hook): the
+ * socket's peer, or with TRUST_PROXY the address our proxy saw, which is the LAST entry of
+ * X-Forwarded-For (nginx's $proxy_add_x_forwarded_for appends it; anything before it came
+ * from the client and is not believed). IPv4-mapped IPv6 addresses read as plain IPv4.
  */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = req.headers["x-forwarded-for"];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
-    if (first) return first;
+    const header = req.headers["x-forwarded-for"];
+    const forwarded = Array.isArray(header) ? header.join(",") : header;
+    if (forwarded) {
+      const last = forwarded.slice(forwarded.lastIndexOf(",") + 1).trim();
+      if (isIP(last)) return plainAddress(last);
+    }
   }
-  return req.socket.remoteAddress ?? "";
+  return plainAddress(req.socket.remoteAddress ?? "");
+}
+
+const plainAddress = (address: string): string =>
+  address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+
+/** Makes `ctx.ip` the one reading above for everything in the Koa chain. */
+export function clientAddressMiddleware(trustProxy: boolean): Middleware {
+  return async (ctx, next) => {
+    ctx.request.ip = clientAddress(ctx.req, trustProxy);
+    await next();
+  };
 }

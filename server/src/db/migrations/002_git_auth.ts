@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { AUTH_CHANNEL, THROTTLE_CHANNEL } from "../channels";
 
 /**
  * Git authentication caches every instance's view of tokens, users, repositories,
@@ -6,8 +7,6 @@ import type { Knex } from "knex";
  * on the `clarive_auth` channel, so no service code path can forget to; the notification is
  * delivered when the changing transaction commits. Last-use stamps are left out on purpose.
  */
-export const AUTH_CHANNEL = "clarive_auth";
-export const THROTTLE_CHANNEL = "clarive_throttle";
 
 const WATCHED: [table: string, events: string][] = [
   ["users", "INSERT OR UPDATE OR DELETE"],

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import * as initial from "./001_initial";
 import * as gitAuth from "./002_git_auth";
+import * as instances from "./003_instances";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   "001_initial": initial,
   "002_git_auth": gitAuth,
+  "003_instances": instances,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

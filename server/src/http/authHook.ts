@@ -1,16 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { parseGitRequest, type GitPathResult } from "../git/gitPath";
+import { BASIC_CHALLENGE } from "../git/routes";
+import type { GitAccess, GitAccessDecision } from "../gitAccess";
+import { andThen, type MaybePromise } from "../lib/maybeAsync";
 import { errorResponse } from "../middleware/errors";
 import { logRequest, millisecondsSince } from "../middleware/requestLog";
-import { andThen, type MaybePromise } from "../lib/maybeAsync";
-import { clientAddress } from "../http/clientAddress";
-import type { GitAccessDecision, GitAuthenticator } from "../services/gitAuth";
-import { parseGitRequest, type GitPathResult } from "./gitPath";
-import { BASIC_CHALLENGE } from "./routes";
+import { clientAddress } from "./clientAddress";
 
 export const AUTH_HOOK_PATH = "/api/v1/git/auth";
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 const MAX_ORIGINAL_URI = 8192;
 const MAX_ORIGINAL_METHOD = 16;
 
@@ -18,9 +17,8 @@ export interface AuthHookRequest {
   authorization?: string | undefined;
   originalUri?: string | undefined;
   originalMethod?: string | undefined;
-  realIp?: string | undefined;
-  /** The peer as the HTTP layer sees it (honouring TRUST_PROXY). */
-  peerIp: string;
+  /** The git client's address (clientAddress: the peer, or with TRUST_PROXY what the proxy forwards). */
+  ip: string;
 }
 
 export type AuthHookAnswer =
@@ -34,15 +32,16 @@ const parsedRequests = new Map<string, Map<string, GitPathResult>>();
 let rememberedRequests = 0;
 
 /**
- * parseGitRequest for X-Original-URI, remembered: a proxy asks about the same few URLs over
- * and over (every clone asks about the same two), and parsing is pure.
+ * parseGitRequest for X-Original-URI (raw, as nginx's $request_uri), remembered: a proxy asks
+ * about the same few URLs over and over (every clone asks about the same two), and parsing is pure.
  */
 function parseOriginalRequest(originalUri: string, method: string): GitPathResult {
   let byUri = parsedRequests.get(method);
   let parsed = byUri?.get(originalUri);
   if (!parsed) {
-    const uri = new URL(originalUri, "http://hook.invalid");
-    parsed = parseGitRequest(uri.pathname, method, uri.searchParams.get("service") ?? undefined);
+    const question = originalUri.indexOf("?");
+    const path = question < 0 ? originalUri : originalUri.slice(0, question);
+    parsed = parseGitRequest(path, method, question < 0 ? "" : originalUri.slice(question + 1), "external");
     // Only short URIs of real methods are remembered, so junk cannot make the memo large.
     if (originalUri.length <= MAX_REMEMBERED_URI && parsed.ok) {
       if (rememberedRequests >= MAX_PARSED_REQUESTS) {
@@ -64,17 +63,12 @@ const refuse = (code: string, message: string, headers: Record<string, string> =
   headers: { "X-Clarive-Reason": message, ...headers },
 });
 
-/** The proxy's X-Real-IP names the git client, but is believed only from a proxy on this host. */
-function clientIp(peer: string, realIp: string | undefined): string | null {
-  return realIp && LOOPBACK.test(peer) ? realIp : peer || null;
-}
-
 /**
  * The auth hook's decision: the same rules as /git/, answered as 204 (allowed), 401 or 403,
  * the only statuses nginx's auth_request understands, so "no such repository" and "throttled"
  * become 403. X-Clarive-Reason carries the one line for the proxy to show git.
  */
-export function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookRequest): MaybePromise<AuthHookAnswer> {
+export function decideAuthHook(gitAccess: GitAccess, request: AuthHookRequest): MaybePromise<AuthHookAnswer> {
   const { originalUri, originalMethod } = request;
   if (!originalUri || originalUri.length > MAX_ORIGINAL_URI) return refuse("missing_original_uri", "X-Original-URI is required");
   if (originalMethod !== undefined && (originalMethod.length === 0 || originalMethod.length > MAX_ORIGINAL_METHOD)) {
@@ -83,12 +77,12 @@ export function decideAuthHook(gitAuth: GitAuthenticator, request: AuthHookReque
   const method = originalMethod === undefined ? "GET" : originalMethod === "GET" || originalMethod === "POST" ? originalMethod : originalMethod.toUpperCase();
   const parsed = parseOriginalRequest(originalUri, method);
   if (!parsed.ok) return refuse("not_a_git_request", parsed.message);
-  const decision = gitAuth.authorize({
+  const decision = gitAccess.authorize({
     authorization: request.authorization,
     project: parsed.target.project,
     repository: parsed.target.repository,
     write: parsed.target.write,
-    ip: clientIp(request.peerIp, request.realIp),
+    ip: request.ip || null,
   });
   return andThen(decision, toAnswer);
 }
@@ -110,11 +104,11 @@ function toAnswer(decision: GitAccessDecision): AuthHookAnswer {
 }
 
 /**
- * The request as the hook reads it: four headers from the raw list (first occurrence of
+ * The request as the hook reads it: three headers from the raw list (first occurrence of
  * each), cheaper than Node building the whole lower-cased `req.headers` object on every call.
  */
-function hookRequest(rawHeaders: string[], peerIp: string): AuthHookRequest {
-  const found: AuthHookRequest = { peerIp };
+function hookRequest(rawHeaders: string[], ip: string): AuthHookRequest {
+  const found: AuthHookRequest = { ip };
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     const value = rawHeaders[i + 1] as string;
@@ -129,9 +123,6 @@ function hookRequest(rawHeaders: string[], peerIp: string): AuthHookRequest {
       case 17:
         if (found.originalMethod === undefined && isHeader(name, "x-original-method")) found.originalMethod = value;
         break;
-      case 9:
-        if (found.realIp === undefined && isHeader(name, "x-real-ip")) found.realIp = value;
-        break;
     }
   }
   return found;
@@ -141,68 +132,90 @@ function hookRequest(rawHeaders: string[], peerIp: string): AuthHookRequest {
 const isHeader = (name: string, lowerCase: string): boolean => name === lowerCase || name.toLowerCase() === lowerCase;
 
 export const isAuthHookRequest = (req: IncomingMessage): boolean =>
-  req.method === "GET" && (req.url === AUTH_HOOK_PATH || req.url?.startsWith(`${AUTH_HOOK_PATH}?`) === true);
+  req.url === AUTH_HOOK_PATH || req.url?.startsWith(`${AUTH_HOOK_PATH}?`) === true;
 
-/**
- * GET /api/v1/git/auth answered straight from Node's HTTP layer. A proxy asks it before every
- * git request, so it is the service's hottest path; Koa's context, the router and the API
- * wrapper cost more than the decision itself (bench/README.md). Same decision, same JSON
- * error shape and same request log line as the Koa route that documents it (and serves HEAD).
- */
-export function authHookListener(deps: HookDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => answerAuthHook(deps, req, res);
-}
-
-interface HookDeps {
-  gitAuth: GitAuthenticator;
+export interface AuthHookDeps {
+  gitAccess: GitAccess;
   logger: Logger;
   trustProxy: boolean;
 }
 
+/**
+ * /api/v1/git/auth, answered straight from Node's HTTP layer for every method: a proxy asks it
+ * before every git request, so it is the service's hottest path, and Koa's context and router
+ * cost more than the decision itself (bench/README.md). The API documents it (routes/gitAuthHook.ts);
+ * this is its only implementation, with the API's JSON errors and request log line.
+ */
+export function authHookListener(deps: AuthHookDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => answerAuthHook(deps, req, res);
+}
+
 /** Answers synchronously when the decision is (warm caches), else when it arrives. */
-function answerAuthHook(deps: HookDeps, req: IncomingMessage, res: ServerResponse): void {
+function answerAuthHook(deps: AuthHookDeps, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
+  const method = req.method ?? "GET";
   const ip = clientAddress(req, deps.trustProxy);
+  const done: Done = { deps, res, method, started, ip };
+  if (method !== "GET" && method !== "HEAD") {
+    sendJson(done, 405, { error: { code: "method_not_allowed", message: "The auth hook takes GET (or HEAD)" } }, { Allow: "GET, HEAD" });
+    logHook(done, null, "method_not_allowed");
+    return;
+  }
   try {
-    const answer = decideAuthHook(deps.gitAuth, hookRequest(req.rawHeaders, ip));
+    const answer = decideAuthHook(deps.gitAccess, hookRequest(req.rawHeaders, ip));
     if (answer instanceof Promise) {
-      answer
-        .then((settled) => sendAnswer(deps, res, started, ip, settled))
-        .catch((thrown: unknown) => answerFailure(deps, res, started, ip, thrown));
+      answer.then(
+        (settled) => sendAnswer(done, settled),
+        (thrown: unknown) => answerFailure(done, thrown),
+      );
     } else {
-      sendAnswer(deps, res, started, ip, answer);
+      sendAnswer(done, answer);
     }
   } catch (thrown) {
-    answerFailure(deps, res, started, ip, thrown);
+    answerFailure(done, thrown);
   }
 }
 
-function sendAnswer(deps: HookDeps, res: ServerResponse, started: number, ip: string, answer: AuthHookAnswer): void {
-  if (answer.status === 204) {
-    res.writeHead(204, { "X-Clarive-User": answer.user });
-    res.end();
-  } else {
-    sendJson(res, answer.status, { error: { code: answer.code, message: answer.message } }, answer.headers);
+interface Done {
+  deps: AuthHookDeps;
+  res: ServerResponse;
+  method: string;
+  started: number;
+  ip: string;
+}
+
+function sendAnswer(done: Done, answer: AuthHookAnswer): void {
+  try {
+    if (answer.status === 204) {
+      done.res.writeHead(204, { "X-Clarive-User": answer.user });
+      done.res.end();
+      logHook(done, answer.user, null);
+    } else {
+      sendJson(done, answer.status, { error: { code: answer.code, message: answer.message } }, answer.headers);
+      logHook(done, null, answer.code);
+    }
+  } catch (thrown) {
+    answerFailure(done, thrown);
   }
-  logHook(deps, res, started, ip, answer.status === 204 ? answer.user : null, answer.status === 204 ? null : answer.code);
 }
 
 /** Anything thrown while deciding or answering: the API's JSON error, or a cut connection if it is too late for one. */
-function answerFailure(deps: HookDeps, res: ServerResponse, started: number, ip: string, thrown: unknown): void {
+function answerFailure(done: Done, thrown: unknown): void {
   const { status, body } = errorResponse(thrown);
-  deps.logger.error({ err: thrown, method: "GET", path: AUTH_HOOK_PATH }, "unhandled error");
-  if (res.headersSent) res.destroy();
-  else sendJson(res, status, body);
-  logHook(deps, res, started, ip, null, body.error.code);
+  done.deps.logger.error({ err: thrown, method: done.method, path: AUTH_HOOK_PATH }, "unhandled error");
+  if (done.res.headersSent) done.res.destroy();
+  else sendJson(done, status, body);
+  logHook(done, null, body.error.code);
 }
 
 // Logged once the answer is handed to the socket: these are a few bytes, no stream to wait for.
-function logHook(deps: HookDeps, res: ServerResponse, started: number, ip: string, user: string | null, error: string | null): void {
-  logRequest(deps.logger, { method: "GET", path: AUTH_HOOK_PATH, status: res.statusCode, ms: millisecondsSince(started), ip, user, error });
+function logHook(done: Done, user: string | null, error: string | null): void {
+  const { deps, res, method, started, ip } = done;
+  logRequest(deps.logger, { method, path: AUTH_HOOK_PATH, status: res.statusCode, ms: millisecondsSince(started), ip, user, error });
 }
 
-function sendJson(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+function sendJson(done: Done, status: number, body: object, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
-  res.end(text);
+  done.res.writeHead(status, { ...headers, "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+  done.res.end(done.method === "HEAD" ? undefined : text);
 }

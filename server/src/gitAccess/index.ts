@@ -1,0 +1,114 @@
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { Database } from "../db";
+import { sha256Hex } from "../lib/hash";
+import type { MaybePromise } from "../lib/maybeAsync";
+import { ChangeFeed, DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
+import { decide, readCredentials, type Credentials, type Fact, type GitAccessDecision, type GitAccessFacts, type GitAccessRequest } from "./decision";
+import { DecisionEffects, DEFAULT_THROTTLE, type ThrottlePolicy } from "./effects";
+import { FactCache } from "./factCache";
+
+export type { GitAccessDecision, GitAccessRequest, Refusal } from "./decision";
+export { DEFAULT_THROTTLE, type ThrottlePolicy } from "./effects";
+export { DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
+
+export interface GitAccessOptions {
+  throttle?: ThrottlePolicy;
+  feedTiming?: ChangeFeedTiming;
+}
+
+/**
+ * Who may do what over git, for the git routes and the auth hook alike: the facts of a
+ * request are loaded (from memory when the change feed vouches for it), the pure decision
+ * is made over them (decision.ts), and what it causes is applied (effects.ts).
+ *
+ *   request ─ readCredentials ─► decide ⇄ load a fact (FactCache) ─► DecisionEffects ─► answer
+ */
+export class GitAccess {
+  private readonly feed: ChangeFeed;
+  private readonly cache: FactCache;
+  private readonly effects: DecisionEffects;
+
+  private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
+    const throttle = options.throttle ?? DEFAULT_THROTTLE;
+    this.feed = new ChangeFeed(db, database.listen, logger, options.feedTiming ?? DEFAULT_FEED_TIMING);
+    this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
+    this.effects = new DecisionEffects(db, this.cache, logger, throttle);
+  }
+
+  static async start(database: Database, logger: Logger, options: GitAccessOptions = {}): Promise<GitAccess> {
+    const access = new GitAccess(database.knex, database, logger, options);
+    await access.feed.start();
+    return access;
+  }
+
+  async stop(): Promise<void> {
+    await this.effects.stop();
+    await this.feed.stop();
+  }
+
+  /**
+   * After a change to what decisions read has committed: resolves once no instance can
+   * still decide on the old facts (see ChangeFeed.barrier). Never rejects.
+   */
+  settleChanges(): Promise<void> {
+    return this.feed.barrier();
+  }
+
+  /** Whether decisions are served from memory right now (the change feed is trusted). */
+  get cacheTrusted(): boolean {
+    return this.feed.isFresh();
+  }
+
+  /**
+   * Synchronous when every fact it needs is cached (the common case: a proxy asks before
+   * every git request), a promise otherwise.
+   */
+  authorize(request: GitAccessRequest): MaybePromise<GitAccessDecision> {
+    const credentials = readCredentials(request.authorization, request.ip);
+    const facts: GitAccessFacts = { now: Date.now() };
+    const password = credentials.basic?.password;
+    // A token found by its hash is a real one, so the decision skips its checksum.
+    if (password !== undefined) {
+      const known = this.cache.cachedToken(sha256Hex(password), facts.now);
+      if (known) facts.token = known;
+    }
+    return this.settle(request, credentials, facts);
+  }
+
+  private settle(request: GitAccessRequest, credentials: Credentials, facts: GitAccessFacts): MaybePromise<GitAccessDecision> {
+    for (;;) {
+      const step = decide(request, credentials, facts);
+      if (!("need" in step)) return this.effects.apply(request, credentials, facts, step);
+      const loading = this.load(step.need, request, credentials, facts);
+      if (loading) return loading.then(() => this.settle(request, credentials, facts));
+    }
+  }
+
+  /** Fills in one fact: at once from memory (returns undefined), or a promise of it. */
+  private load(fact: Fact, request: GitAccessRequest, credentials: Credentials, facts: GitAccessFacts): Promise<void> | undefined {
+    const { now } = facts;
+    switch (fact) {
+      case "throttles":
+        return fill(this.cache.throttleStates(credentials.throttleKeys), (v) => (facts.throttles = v));
+      case "token":
+        return fill(this.cache.token(sha256Hex(credentials.basic?.password ?? ""), now), (v) => (facts.token = v));
+      case "repository":
+        return fill(this.cache.repository(request.project, request.repository, now), (v) => (facts.repository = v));
+      case "patAuthEnabled":
+        return fill(this.cache.patAuthEnabled(now), (v) => (facts.patAuthEnabled = v));
+      case "ownerAccess": {
+        const userId = facts.token?.user_id;
+        const repositoryId = facts.repository?.id;
+        if (userId === undefined || repositoryId === undefined) throw new Error("ownerAccess needs the token and the repository");
+        return fill(this.cache.membership(userId, repositoryId, now), (v) => (facts.ownerAccess = v));
+      }
+    }
+  }
+}
+
+function fill<T>(value: MaybePromise<T>, set: (value: T) => void): Promise<void> | undefined {
+  if (value instanceof Promise) return value.then(set);
+  set(value);
+  return undefined;
+}
