@@ -69,6 +69,19 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
     }
   });
 
+  it("403 for a URI with another reading (dot segments, extra segments, a repeated service=)", async () => {
+    for (const uri of [
+      "/git/acme/../acme/widgets.git/info/refs?service=git-upload-pack",
+      "/git/x/y/acme/widgets.git/info/refs?service=git-upload-pack",
+      "//a%25b/acme/widgets.git/info/refs?service=git-upload-pack",
+      "/git/acme/widgets.git/info/refs?service=git-upload-pack&service=git-receive-pack",
+    ]) {
+      const reply = await askHook(server.url, { uri, user: "alice", token: ro });
+      assert.equal(reply.status, 403, uri);
+      assert.equal(((await reply.json()) as { error: { code: string } }).error.code, "not_a_git_request", uri);
+    }
+  });
+
   it("accepts URIs without the /git prefix (an external server's own layout)", async () => {
     const reply = await askHook(server.url, { uri: "/acme/widgets.git/info/refs?service=git-upload-pack", user: "alice", token: ro });
     assert.equal(reply.status, 204);

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import type { AuditEventDto, Page, TokenDto } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
 import { alterLastCharacter, Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { askHook, readRefs } from "../support/hook";
 import { git, gitOk, refOnDisk, remoteUrl, tempDir, workingCopyWithCommit } from "../support/git";
 import { startTestServer, type TestServer } from "../support/testServer";
 
@@ -222,6 +224,47 @@ describe("git over HTTP", () => {
       assert.equal(reply.status, status, `${method} ${pathname}`);
       assert.match(reply.headers.get("content-type") ?? "", /text\/plain/);
     }
+  });
+
+  it("reads each URL one way: any other shape is 404 before authentication, a repeated service= is refused", async () => {
+    // Raw paths: fetch() and a URL string would resolve the dot segments before sending.
+    const send = (pathname: string, authorization?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(server.url);
+        const request = http.request({ hostname, port, path: pathname, headers: authorization ? { authorization } : {} }, (reply) => {
+          let body = "";
+          reply.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+          reply.on("end", () => resolve({ status: reply.statusCode ?? 0, body }));
+        });
+        request.on("error", reject);
+        request.end();
+      });
+    const readOnly = `Basic ${Buffer.from(`alice:${aliceRo}`).toString("base64")}`;
+    for (const pathname of [
+      "/git/acme/../acme/widgets.git/info/refs?service=git-upload-pack",
+      "/git/x/y/acme/widgets.git/info/refs?service=git-upload-pack",
+      "/git/acme/widgets%2Egit/info/refs?service=git-upload-pack",
+      "/git//acme/widgets.git/info/refs?service=git-upload-pack",
+    ]) {
+      assert.equal((await send(pathname)).status, 404, `${pathname} without credentials`);
+      assert.equal((await send(pathname, readOnly)).status, 404, `${pathname} with credentials`);
+    }
+    // The hook once read the first service and git the last: a read-only token got the push advertisement.
+    const twice = await send("/git/acme/widgets.git/info/refs?service=git-upload-pack&service=git-receive-pack", readOnly);
+    assert.equal(twice.status, 400);
+    assert.match(twice.body, /service parameter once/);
+  });
+
+  it("the auth hook believes no forwarded client address without TRUST_PROXY", async () => {
+      const t = await createToken(alice, { permission: "read" });
+      const reply = await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token: t.token, ip: "203.0.113.77" });
+      assert.equal(reply.status, 204);
+      let seen: TokenDto | undefined;
+      for (let i = 0; i < 100 && !seen?.lastUsedIp; i++) {
+      seen = (await alice.get<TokenDto>(`/tokens/${t.id}`)).body;
+      if (!seen.lastUsedIp) await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(seen?.lastUsedIp, "127.0.0.1", "the peer, not the X-Forwarded-For a client sent");
   });
 
   it("works with and without .git in the URL, and with protocol v2", async () => {
