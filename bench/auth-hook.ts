@@ -46,7 +46,7 @@ async function load(url: string, authorizations: string[]): Promise<Figures> {
       // autocannon's own percentiles are whole milliseconds (its histogram keeps integers),
       // too coarse for a 20 % goal on a 3 ms p99: every response time is kept as measured.
       const times: number[] = [];
-      const instance = autocannon(options(duration), (error: unknown, result) => (error ? reject(error) : resolve({ result, times })));
+      const instance = autocannon(options(duration), (error: Error | null, result) => (error ? reject(error) : resolve({ result, times })));
       instance.on("response", (_client, statusCode, _bytes, ms) => {
         if (statusCode >= 200 && statusCode < 300) times.push(ms);
       });

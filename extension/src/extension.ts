@@ -42,7 +42,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
 
   const session = new Session(context.secrets, (key, value) => vscode.commands.executeCommand("setContext", key, value), { log });
   const credentials = new GitCredentialStore(context.secrets);
-  const tree = new TokensTreeProvider(session, vscodeSettings.expiryWarningDays, () => void onSessionRejected());
+  const warningDays = () => vscodeSettings.expiryWarningDays();
+  const tree = new TokensTreeProvider(session, warningDays, () => void onSessionRejected());
   const decorations = new TokenDecorations();
 
   const deps: CommandDeps = {
@@ -74,7 +75,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
       await deps.refreshTokens();
       return tree.currentState.kind === "loaded" ? tree.tokens : undefined;
     },
-    warningDays: vscodeSettings.expiryWarningDays,
+    warningDays,
     createReplacement: (prefill) => vscode.commands.executeCommand("clarive.createToken", prefill),
     now: () => new Date(),
   });

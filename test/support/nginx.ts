@@ -91,7 +91,7 @@ http {
   } catch (error) {
     for (const c of children) killGroup(c, "SIGKILL");
     const log = fs.existsSync(path.join(prefix, "error.log")) ? fs.readFileSync(path.join(prefix, "error.log"), "utf8") : "";
-    throw new Error(`${(error as Error).message}: ${stderr} ${log}`);
+    throw new Error(`${(error as Error).message}: ${stderr} ${log}`, { cause: error });
   }
   return {
     url: `http://127.0.0.1:${port}`,

@@ -27,7 +27,7 @@ export interface ClientOptions {
 
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== "object" || value === null || !("error" in value)) return false;
-  const error = (value as { error: unknown }).error;
+  const error = value.error;
   return typeof error === "object" && error !== null && typeof (error as { message?: unknown }).message === "string";
 }
 

@@ -12,6 +12,11 @@ const TITLE = "Sign in to Clarive";
 
 type Method = "password" | "apiKey";
 
+const SIGN_IN_METHODS: readonly { label: string; detail: string; method: Method }[] = [
+  { label: "Username and password", detail: "Exchanged for an API key; the password is not stored.", method: "password" },
+  { label: "API key", detail: "Paste an existing API key (clapi_…).", method: "apiKey" },
+];
+
 function failureMessage(error: unknown, method: Method): string {
   if (error instanceof ApiError && error.unauthorized) {
     return method === "password"
@@ -37,13 +42,7 @@ export async function signIn(deps: CommandDeps): Promise<boolean> {
   if (!parsed.ok) return false;
   const serverUrl = parsed.url;
 
-  const method = await ui.pickOne(
-    [
-      { label: "Username and password", detail: "Exchanged for an API key; the password is not stored.", method: "password" as Method },
-      { label: "API key", detail: "Paste an existing API key (clapi_…).", method: "apiKey" as Method },
-    ],
-    { title: `${TITLE} (2/3)`, placeHolder: "How do you want to sign in?" },
-  );
+  const method = await ui.pickOne(SIGN_IN_METHODS, { title: `${TITLE} (2/3)`, placeHolder: "How do you want to sign in?" });
   if (!method) return false;
 
   let apiKey: string;

@@ -17,28 +17,28 @@ export class FakeRepository {
 
   asRepository(): Repository {
     // Only the members the extension uses; the Uri and event are shaped as far as it reads them.
-    const self = this;
+    const remotes = () => this.remotes;
     return {
       rootUri: { fsPath: this.fsPath } as Repository["rootUri"],
       state: {
         HEAD: undefined,
         get remotes() {
-          return self.remotes;
+          return remotes();
         },
-        onDidChange: (() => ({ dispose() {} })) as unknown as Repository["state"]["onDidChange"],
+        onDidChange: () => ({ dispose() {} }),
       },
-      getConfig: async (key) => self.config.get(key) ?? "",
+      getConfig: async (key) => this.config.get(key) ?? "",
       setConfig: async (key, value) => {
-        self.config.set(key, value);
+        this.config.set(key, value);
         const remote = /^remote\.(.+)\.url$/.exec(key);
-        if (remote) self.remotes = self.remotes.map((r) => (r.name === remote[1] ? { ...r, fetchUrl: value, pushUrl: value } : r));
+        if (remote) this.remotes = this.remotes.map((r) => (r.name === remote[1] ? { ...r, fetchUrl: value, pushUrl: value } : r));
         return "";
       },
       addRemote: async (name, url) => {
-        self.remotes = [...self.remotes, { name, fetchUrl: url, pushUrl: url, isReadOnly: false }];
+        this.remotes = [...this.remotes, { name, fetchUrl: url, pushUrl: url, isReadOnly: false }];
       },
       removeRemote: async (name) => {
-        self.remotes = self.remotes.filter((r) => r.name !== name);
+        this.remotes = this.remotes.filter((r) => r.name !== name);
       },
       fetch: async () => undefined,
       push: async () => undefined,
@@ -81,8 +81,8 @@ export function testDeps(): TestDeps {
     get repositories() {
       return repositories.map((r) => r.asRepository());
     },
-    onDidOpenRepository: (() => ({ dispose() {} })) as unknown as GitApi["onDidOpenRepository"],
-    registerCredentialsProvider: () => ({ dispose() {} }) as ReturnType<GitApi["registerCredentialsProvider"]>,
+    onDidOpenRepository: () => ({ dispose() {} }),
+    registerCredentialsProvider: () => ({ dispose() {} }),
   };
   const deps: CommandDeps = {
     ui: () => ui,

@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
+import { inspect, promisify } from "node:util";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { freePort } from "../../support/postgres";
 
@@ -107,7 +107,8 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${String(last)})` : ""}`);
+  const reason = last instanceof Error ? String(last) : inspect(last);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${reason})` : ""}`);
 }
 
 /** Builds the .vsix exactly as users get it (vsce, minified bundle). */

@@ -94,7 +94,7 @@ describe("extension commands against a real service", function () {
       await signOut(t.deps);
       assert.equal(t.secrets.values.has(SESSION_SECRET_KEY), false);
       assert.equal(t.contextKeys.get("clarive.signedIn"), false);
-      assert.equal((await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status), 401, "revoked");
+      assert.equal((await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } })).status, 401, "revoked");
       // The same key restored later is refused: forgotten, with "expired".
       await t.secrets.store(SESSION_SECRET_KEY, JSON.stringify({ serverUrl: server.url, apiKey: key }));
       assert.equal(await t.deps.session.restore(), "expired");
