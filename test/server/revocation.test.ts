@@ -118,14 +118,19 @@ if (TEST_DB === "postgres") {
       const gitRounds = c.gitRounds ?? 0;
       const result: RaceResult = { rounds: rounds + gitRounds, staleInfoRefs: 0, staleHook: 0, staleGit: 0, wrong: [], ms: 0 };
       const started = performance.now();
-      const granted = async (server: TestServer) =>
-        (await infoRefsStatus(server.url, REPO, c.service, c.user, c.token())) === 200;
+      const granted = async (server: TestServer) => (await infoRefsStatus(server.url, REPO, c.service, c.user, c.token())) === 200;
       try {
         for (let round = 0; round < rounds + gitRounds; round++) {
           if (round > 0) await c.restore();
           // The restore answered 2xx: both should grant at once; poll (bounded) all the same.
-          assert.ok(await pollUntil(() => granted(checkOn), RESTORE_WITHIN_MS), `${title}, round ${round}: never granted again on the checked instance`);
-          assert.ok(await pollUntil(() => granted(changeOn), RESTORE_WITHIN_MS), `${title}, round ${round}: never granted again on the changing instance`);
+          assert.ok(
+            await pollUntil(() => granted(checkOn), RESTORE_WITHIN_MS),
+            `${title}, round ${round}: never granted again on the checked instance`,
+          );
+          assert.ok(
+            await pollUntil(() => granted(changeOn), RESTORE_WITHIN_MS),
+            `${title}, round ${round}: never granted again on the changing instance`,
+          );
           // Warm the checked instance's cache (and hook path) with the old facts.
           for (let i = 0; i < 2; i++) {
             assert.equal(await infoRefsStatus(checkOn.url, REPO, c.service, c.user, c.token()), 200, `${title}, round ${round}: warm-up`);
@@ -368,7 +373,9 @@ if (TEST_DB === "postgres") {
           50,
         );
         const refusedAfterMs = Math.round(performance.now() - answeredAt);
-        console.log(`      silent listener: REST answered in ${restMs} ms; B refused ${refused ? `after ${refusedAfterMs} ms` : "never (2 s)"}`);
+        console.log(
+          `      silent listener: REST answered in ${restMs} ms; B refused ${refused ? `after ${refusedAfterMs} ms` : "never (2 s)"}`,
+        );
         assert.ok(refused, `B still granted the deactivated token ${refusedAfterMs} ms after the REST answer`);
         assert.equal(lastStatus, 401);
         assert.equal(await hookOnB(), 401, "the hook on B");
@@ -381,7 +388,9 @@ if (TEST_DB === "postgres") {
           100,
         );
         const replacedAfterMs = Math.round(performance.now() - answeredAt);
-        console.log(`      silent listener: ${replaced ? `both connections replaced ${replacedAfterMs} ms after the REST answer` : "connections not replaced within 10 s"}`);
+        console.log(
+          `      silent listener: ${replaced ? `both connections replaced ${replacedAfterMs} ms after the REST answer` : "connections not replaced within 10 s"}`,
+        );
         assert.ok(replaced, "the silent LISTEN connections were not replaced within 10 s");
       } finally {
         freezer.resumeAll();

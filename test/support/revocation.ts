@@ -24,13 +24,7 @@ export async function infoRefsStatus(
 }
 
 /** What nginx's auth_request asks before that same request. */
-export async function hookStatus(
-  serverUrl: string,
-  fullName: string,
-  service: GitService,
-  user: string,
-  token: string,
-): Promise<number> {
+export async function hookStatus(serverUrl: string, fullName: string, service: GitService, user: string, token: string): Promise<number> {
   const response = await fetch(`${serverUrl}/api/v1/git/auth`, {
     headers: {
       authorization: basicAuth(user, token),
