@@ -10,8 +10,8 @@ import { gitRemoteUrl, gitRemoteUrlWithToken, hasEmbeddedClariveToken, repositor
 import { personalAccessTokenProblem } from "../core/validation";
 import { credentialKeyOf } from "../core/credentialMatching";
 import type { Repository } from "../git/gitApi";
-import { createToken } from "./createToken";
 import { requireSignedIn, type CommandDeps } from "./deps";
+import { createTokenWithForm } from "./tokenCreation";
 
 const TITLE = "Configure Git Remote";
 
@@ -79,7 +79,7 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
     const pasted = await ui.input({ title: TITLE, prompt: "Personal access token", password: true, validate: personalAccessTokenProblem });
     return pasted?.trim();
   }
-  const created = await createToken(deps, { description: `${fullName} from VS Code`, repositories: [fullName], permission: "read-write" }, true);
+  const created = await createTokenWithForm(deps, { description: `${fullName} from VS Code`, repositories: [fullName], permission: "read-write" });
   return created?.secret;
 }
 
