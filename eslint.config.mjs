@@ -49,6 +49,42 @@ export default defineConfig(
     },
   },
 
+  // Knex belongs to server/src/repositories/ and server/src/db/. Elsewhere in the server a connection
+  // or transaction may be passed along (`import type { Knex }`) and a service may open the unit of
+  // work (`db.transaction(...)`), but not build queries. dependency-cruiser checks the imports too;
+  // this catches what it cannot: `import knex, { type Knex }` (a value import beside a type) and
+  // raw SQL or a query builder called on a connection handed in.
+  {
+    files: ["server/src/**/*.ts"],
+    ignores: ["server/src/repositories/**", "server/src/db/**"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            { name: "knex", allowTypeImports: true, message: "Knex is used in server/src/repositories/ and server/src/db/ only." },
+            { name: "knex-pglite", message: "The database connection is made in server/src/db/ only." },
+          ],
+        },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name=/^(raw|queryBuilder|schema)$/]",
+          message: "Raw SQL and query builders belong in server/src/repositories/ (or server/src/db/).",
+        },
+        {
+          selector: "CallExpression[callee.type='Identifier'][callee.name=/^(db|knex|trx|tx)$/]",
+          message: "A query on a Knex connection belongs in server/src/repositories/: call a repository function.",
+        },
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name=/^(db|knex|trx)$/]",
+          message: "A query on a Knex connection belongs in server/src/repositories/: call a repository function.",
+        },
+      ],
+    },
+  },
+
   // Plain JavaScript (the git process host's child, the test-only editor extension, the config
   // files): not in any tsconfig, so linted with the non-type-aware rules only.
   {
