@@ -54,7 +54,10 @@ export function createApp({ db, config, logger, gitAccess, gitHost }: AppDeps): 
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
   koa.use(async (ctx, next) => {
-    if (!ctx.path.startsWith("/api/") || READ_ONLY_METHODS.has(ctx.method)) return next();
+    if (!ctx.path.startsWith("/api/") || READ_ONLY_METHODS.has(ctx.method)) {
+      await next();
+      return;
+    }
     // Before the response goes out, for every REST write that may have changed something (all
     // but refused ones, which change nothing): no instance may decide on the old facts once
     // the client has the answer (DESIGN §7). One round trip through the change feed.

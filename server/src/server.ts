@@ -66,9 +66,9 @@ export async function startServer(
 
   // The app is built once the port is known, so clone URLs name the real one (PORT=0 in
   // tests); a request in that instant gets a 503 rather than hanging.
-  let handle: http.RequestListener | undefined;
+  const ready: { handle?: http.RequestListener } = {};
   const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
-    if (handle) return handle(req, res);
+    if (ready.handle) return ready.handle(req, res);
     res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1" });
     res.end(JSON.stringify({ error: { code: "starting", message: "The service is starting" } }));
   });
@@ -88,7 +88,10 @@ export async function startServer(
   const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAccess, gitHost });
   const koaHandle = koa.callback();
   const hookHandle = authHookListener({ gitAccess, logger, trustProxy: config.trustProxy });
-  handle = (req, res) => (isAuthHookRequest(req) ? hookHandle(req, res) : koaHandle(req, res));
+  ready.handle = (req, res) => {
+    if (isAuthHookRequest(req)) hookHandle(req, res);
+    else void koaHandle(req, res);
+  };
   return {
     url,
     config: serviceConfig,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AuditEventDto, Page } from "@clarive/shared";
-import { Client, createRepository, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { type Client, createRepository, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 describe("audit events", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import http from "node:http";
-import type { AuditEventDto, LoginResponse, Page, UserDto } from "@clarive/shared";
+import type { AuditEventDto, ErrorBody, LoginResponse, Page, UserDto } from "@clarive/shared";
 import { alterLastCharacter, Client, createToken, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../support/testServer";
 
@@ -100,7 +100,7 @@ describe("REST authentication", () => {
       req.end();
     });
     assert.equal(reply.status, 431);
-    assert.equal(JSON.parse(reply.body).error.code, "headers_too_large");
+    assert.equal((JSON.parse(reply.body) as ErrorBody).error.code, "headers_too_large");
     // And the service is still up.
     assert.equal((await admin.get("/me")).status, 200);
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
-import { Client, createRepository, createToken, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
+import type { ErrorBody } from "@clarive/shared";
+import { type Client, createRepository, createToken, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
 import { snapshotDatabase } from "../support/snapshot";
 import { startTestServer, type TestServer } from "../support/testServer";
 
@@ -73,7 +74,7 @@ describe("bad input: always a 4xx in the JSON error shape, never a 500, and noth
   it("a malformed HTTP request line gets a JSON 400", async () => {
     const reply = await rawRequest(server.url, "GARBAGE\r\n\r\n");
     assert.equal(reply.status, 400);
-    assert.equal(JSON.parse(reply.body).error.code, "bad_request");
+    assert.equal((JSON.parse(reply.body) as ErrorBody).error.code, "bad_request");
   });
 
   it("validation errors say which field is wrong", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { TokenDto } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
-import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { askHook, pushRefs, readRefs, receivePack } from "../support/hook";
 import { startTestServer, type TestServer } from "../support/testServer";
 

@@ -4,7 +4,7 @@ import http from "node:http";
 import path from "node:path";
 import type { AuditEventDto, Page, TokenDto } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
-import { alterLastCharacter, Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { alterLastCharacter, type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { askHook, readRefs } from "../support/hook";
 import { git, gitOk, refOnDisk, remoteUrl, tempDir, workingCopyWithCommit } from "../support/git";
 import { startTestServer, type TestServer } from "../support/testServer";

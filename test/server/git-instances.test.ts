@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { git, gitOk, remoteUrl } from "../support/git";
 import { startTestServer, TEST_DB, type TestServer } from "../support/testServer";
 
@@ -81,10 +81,10 @@ if (TEST_DB === "postgres") {
       let listening = 0;
       for (let i = 0; i < 50 && listening < 2; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        const rows = await first.knex.raw(
+        const rows = await first.knex.raw<{ rows: { n: number }[] }>(
           "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
         );
-        listening = (rows.rows as { n: number }[])[0]?.n ?? 0;
+        listening = rows.rows[0]?.n ?? 0;
       }
       assert.equal(listening, 2, "both instances listen again");
     });

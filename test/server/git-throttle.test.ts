@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AuditEventDto, Page } from "@clarive/shared";
 import { generatePersonalAccessToken } from "@clarive/shared";
-import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
+import { type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
 import { askHook, readRefs } from "../support/hook";
 import { DEFAULT_THROTTLE, startTestServer, TEST_DB, type TestServer } from "../support/testServer";
 

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { MemberDto, RepositoryDto } from "@clarive/shared";
-import { Client, createRepository, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
+import { type Client, createRepository, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 describe("repositories", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { GitSettingsDto, UserDto } from "@clarive/shared";
-import { Client, createUser, login, loginAdmin, type ErrorReply } from "../support/client";
+import { type Client, createUser, login, loginAdmin, type ErrorReply } from "../support/client";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 describe("global git settings", () => {
@@ -64,8 +64,8 @@ describe("users (admin)", () => {
       list.body.map((u) => u.username),
       ["admin", "carol"],
     );
-    const row = await server.knex("users").where({ username: "carol" }).first();
-    assert.match(row.password_hash, /^\$argon2id\$/);
+    const row = await server.knex<{ username: string; password_hash: string }>("users").where({ username: "carol" }).first();
+    assert.match(row?.password_hash ?? "", /^\$argon2id\$/);
 
     const changed = await admin.patch<UserDto>("/users/carol", { password: "new-carol-password", isAdmin: true });
     assert.equal(changed.status, 200);

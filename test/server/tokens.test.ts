@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { AuditEventDto, CreatedTokenDto, Page, TokenDto } from "@clarive/shared";
 import { isWellFormedPersonalAccessToken } from "@clarive/shared";
-import { Client, createRepository, createToken, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
+import { type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 const DAY = 86_400_000;
@@ -66,8 +66,8 @@ describe("personal access tokens over REST", () => {
     const expires = Date.parse(t.expiresAt);
     assert.ok(expires >= before + 30 * DAY && expires <= Date.now() + 30 * DAY);
 
-    const row = await server.knex("personal_access_tokens").where({ id: t.id }).first();
-    assert.equal(row.token_hash, createHash("sha256").update(t.token).digest("hex"));
+    const row = await server.knex<{ id: number; token_hash: string }>("personal_access_tokens").where({ id: t.id }).first();
+    assert.equal(row?.token_hash, createHash("sha256").update(t.token).digest("hex"));
     const everything = JSON.stringify(
       await Promise.all(["personal_access_tokens", "audit_events", "personal_access_token_repositories"].map((x) => server.knex(x).select())),
     );

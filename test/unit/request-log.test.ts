@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import pino from "pino";
+import type pino from "pino";
 import { createLogger } from "../../server/src/logger";
 import { formatRequestLine, logRequest, type RequestLogEntry } from "../../server/src/middleware/requestLog";
 

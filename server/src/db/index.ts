@@ -56,7 +56,7 @@ function postgresKnex(connectionString: string): Knex {
       connectionString,
       types: {
         getTypeParser: (oid: number, format: string) =>
-          oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as "text"),
+          oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown),
       },
     },
     pool: { min: 0, max: 10 },

@@ -28,7 +28,10 @@ export function gitHttpMiddleware(deps: {
   logger: Logger;
 }): Middleware {
   return async (ctx, next) => {
-    if (!ctx.path.startsWith(GIT_PREFIX)) return next();
+    if (!ctx.path.startsWith(GIT_PREFIX)) {
+      await next();
+      return;
+    }
     const parsed = parseGitRequest(ctx.path, ctx.method, ctx.querystring);
     if (!parsed.ok) return refuse(ctx, parsed.status, parsed.message);
     const { target } = parsed;

@@ -31,7 +31,7 @@ export class GitAccess {
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
-    this.feed = new ChangeFeed(db, database.listen, logger, options.feedTiming ?? DEFAULT_FEED_TIMING);
+    this.feed = new ChangeFeed(db, (channels, handlers) => database.listen(channels, handlers), logger, options.feedTiming ?? DEFAULT_FEED_TIMING);
     this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
     this.effects = new DecisionEffects(db, this.cache, logger, throttle);
   }

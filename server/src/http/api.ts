@@ -6,7 +6,7 @@ import type { ServiceConfig } from "../config";
 import { ValidationError } from "../errors";
 import { readJsonBody } from "../middleware/body";
 import { ErrorSchema } from "../schemas/common";
-import { z } from "../schemas/zod";
+import type { z } from "../schemas/zod";
 import { authenticateApiKey, type AuthenticatedCaller } from "../services/auth";
 import type { RequestMeta } from "../services/types";
 
@@ -78,9 +78,9 @@ export class Api {
   }
 
   route<
-    P extends AnyObject = z.ZodObject<{}>,
-    Q extends AnyObject = z.ZodObject<{}>,
-    B extends AnyObject = z.ZodObject<{}>,
+    P extends AnyObject = z.ZodObject<Record<never, never>>,
+    Q extends AnyObject = z.ZodObject<Record<never, never>>,
+    B extends AnyObject = z.ZodObject<Record<never, never>>,
     Auth extends "none" | "user" = "user",
   >(spec: RouteSpec<P, Q, B, Auth>): void {
     this.document(spec);

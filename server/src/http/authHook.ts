@@ -48,7 +48,7 @@ function parseOriginalRequest(originalUri: string, method: string): GitPathResul
         parsedRequests.clear();
         rememberedRequests = 0;
       }
-      if (!byUri) parsedRequests.set(method, (byUri = new Map()));
+      if (!byUri) parsedRequests.set(method, (byUri = new Map<string, GitPathResult>()));
       byUri.set(originalUri, parsed);
       rememberedRequests++;
     }

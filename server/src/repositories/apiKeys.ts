@@ -18,7 +18,7 @@ export async function touchApiKey(db: Queryable, id: number, now: Date): Promise
   // Only write when the stamp is a minute old: keeps a busy client from turning reads into writes.
   await db("api_keys")
     .where({ id })
-    .andWhere((q) => q.whereNull("last_used_at").orWhere("last_used_at", "<", new Date(now.getTime() - 60_000)))
+    .andWhere((q) => void q.whereNull("last_used_at").orWhere("last_used_at", "<", new Date(now.getTime() - 60_000)))
     .update({ last_used_at: now });
 }
 

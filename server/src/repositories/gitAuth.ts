@@ -75,7 +75,7 @@ export async function recordAuthFailure(
   windowSeconds: number,
   cooldownSeconds: number,
 ): Promise<ThrottleRow> {
-  const result = await db.raw(
+  const result = await db.raw<{ rows: ThrottleRow[] }>(
     `INSERT INTO auth_throttle AS a (key, failures, window_started_at) VALUES (:key, 1, now())
      ON CONFLICT (key) DO UPDATE SET
        failures = CASE WHEN a.window_started_at < now() - make_interval(secs => :window) THEN 1 ELSE a.failures + 1 END,
@@ -87,7 +87,7 @@ export async function recordAuthFailure(
      RETURNING key, failures, window_started_at, blocked_until`,
     { key, window: windowSeconds, limit, cooldown: cooldownSeconds },
   );
-  return (result.rows as ThrottleRow[])[0] as ThrottleRow;
+  return result.rows[0] as ThrottleRow;
 }
 
 export async function clearAuthFailures(db: Queryable, keys: string[]): Promise<void> {
@@ -107,6 +107,6 @@ export const loadLiveThrottles = (db: Queryable, windowSeconds: number): Promise
 export async function pruneExpiredThrottles(db: Queryable, windowSeconds: number): Promise<void> {
   await db("auth_throttle")
     .where("window_started_at", "<", db.raw("now() - make_interval(secs => ?)", [windowSeconds]))
-    .andWhere((q) => q.whereNull("blocked_until").orWhere("blocked_until", "<", db.fn.now()))
+    .andWhere((q) => void q.whereNull("blocked_until").orWhere("blocked_until", "<", db.fn.now()))
     .delete();
 }

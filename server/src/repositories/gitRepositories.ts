@@ -22,7 +22,7 @@ export async function listReachableRepositories(
   db: Queryable,
   userId: number,
 ): Promise<(RepositoryRow & { access: AccessLevel })[]> {
-  const rows: (RepositoryRow & { access: AccessLevel })[] = await base(db)
+  const rows = (await base(db)
     .join("memberships", function joinMemberships() {
       this.on("memberships.repository_id", "=", "repositories.id").orOn(
         "memberships.project_id",
@@ -33,7 +33,7 @@ export async function listReachableRepositories(
     .where("memberships.user_id", userId)
     .select(db.raw("max(memberships.access) as access"))
     .groupBy("repositories.id", "projects.name")
-    .orderBy(["projects.name", "repositories.name"]);
+    .orderBy(["projects.name", "repositories.name"])) as (RepositoryRow & { access: AccessLevel })[];
   // max() over 'read'/'write' works because 'write' sorts after 'read'.
   return rows;
 }
@@ -62,8 +62,11 @@ export async function findOrCreateProject(db: Queryable, name: string): Promise<
 }
 
 export async function insertRepository(db: Queryable, projectId: number, name: string): Promise<number> {
-  const [row] = await db("repositories").insert({ project_id: projectId, name }).returning("id");
-  return (row as { id: number }).id;
+  const [row] = await db<{ id: number; project_id: number; name: string }>("repositories")
+    .insert({ project_id: projectId, name })
+    .returning("id");
+  if (!row) throw new Error("INSERT … RETURNING gave no row");
+  return row.id;
 }
 
 export async function updatePatAccess(db: Queryable, id: number, patAccess: RepositoryRow["pat_access"]): Promise<void> {
@@ -75,7 +78,7 @@ export async function deleteRepository(db: Queryable, id: number): Promise<void>
 }
 
 export async function anyRepositoryWithPatAccessOn(db: Queryable): Promise<boolean> {
-  const row = await db("repositories").where({ pat_access: "true" }).first("id");
+  const row = await db<{ id: number; pat_access: string }>("repositories").where({ pat_access: "true" }).first("id");
   return row !== undefined;
 }
 

@@ -25,13 +25,13 @@ export async function beatAndNotify(
  * listener was up at a heartbeat within `liveSeconds`.
  */
 export async function notifyAndListLive(db: Queryable, channel: string, payload: string, liveSeconds: number): Promise<string[]> {
-  const result = await db.raw(
+  const result = await db.raw<{ rows: { live: string[] }[] }>(
     `SELECT pg_notify(?, ?) AS sent,
        coalesce((SELECT array_agg(id) FROM service_instances
                  WHERE listening AND heartbeat_at > now() - make_interval(secs => ?)), '{}') AS live`,
     [channel, payload, liveSeconds],
   );
-  return (result.rows as { live: string[] }[])[0]?.live ?? [];
+  return result.rows[0]?.live ?? [];
 }
 
 export async function notify(db: Queryable, channel: string, payload: string): Promise<void> {

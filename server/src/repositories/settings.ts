@@ -14,9 +14,10 @@ export async function getGitSettings(db: Queryable): Promise<GitSettingsRow> {
 }
 
 export async function updateGitSettings(db: Queryable, changes: Partial<GitSettingsRow>): Promise<GitSettingsRow> {
-  const [row] = await db("git_settings")
+  const [row] = await db<GitSettingsRow & { id: number; updated_at: Date }>("git_settings")
     .where({ id: 1 })
     .update({ ...changes, updated_at: db.fn.now() })
     .returning(["pat_auth_enabled", "max_lifetime_days"]);
-  return row as GitSettingsRow;
+  if (!row) throw new Error("git_settings row is missing: the migrations did not run");
+  return row;
 }

@@ -1,3 +1,4 @@
+import type { Knex } from "knex";
 import type { Queryable, UserRow } from "./types";
 
 export const findUserByUsername = (db: Queryable, username: string): Promise<UserRow | undefined> =>
@@ -33,4 +34,9 @@ export async function updateUser(
 ): Promise<UserRow> {
   const [row] = await db<UserRow>("users").where({ id }).update(changes).returning("*");
   return row as UserRow;
+}
+
+/** Serialises first starts of several instances on one database (until the transaction ends). */
+export async function lockUsersTable(trx: Knex.Transaction): Promise<void> {
+  await trx.raw("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
 }

@@ -27,6 +27,11 @@ export interface TokenView extends TokenRow {
   repositories: string[];
 }
 
+async function withScope(db: Queryable, row: TokenRow): Promise<TokenView> {
+  const [view] = await withScopes(db, [row]);
+  return view ?? { ...row, repositories: [] };
+}
+
 async function withScopes(db: Queryable, rows: TokenRow[]): Promise<TokenView[]> {
   const scopes = await scopesOfTokens(
     db,
@@ -70,8 +75,7 @@ export async function listOwnTokens(db: Knex, actor: Actor): Promise<TokenView[]
 }
 
 export async function getOwnToken(db: Knex, actor: Actor, id: number): Promise<TokenView> {
-  const [view] = await withScopes(db, [await requireOwnToken(db, actor, id)]);
-  return view as TokenView;
+  return withScope(db, await requireOwnToken(db, actor, id));
 }
 
 export async function createToken(
@@ -110,14 +114,14 @@ export async function createToken(
       expires_at: expiry.expiresAt,
     });
     await replaceTokenScope(trx, row.id, repositoryIds);
-    const [view] = await withScopes(trx, [row]);
+    const view = await withScope(trx, row);
     await audit(trx, actor, "token.created", `token:${row.id}`, meta, {
       description: row.description,
       permission: row.permission,
-      repositories: view?.repositories ?? [],
+      repositories: view.repositories,
       expiresAt: row.expires_at.toISOString(),
     });
-    return { view: view as TokenView, token };
+    return { view, token };
   });
 }
 
@@ -141,7 +145,7 @@ export async function updateOwnToken(
       ...(repositoryIds !== undefined && { all_repositories: repositoryIds.length === 0 }),
     });
     if (repositoryIds !== undefined) await replaceTokenScope(trx, id, repositoryIds);
-    const [view] = await withScopes(trx, [row]);
+    const view = await withScope(trx, row);
     const { active, ...edits } = changes;
     if (active !== undefined && active !== before.active) {
       const action: AuditAction = active ? "token.activated" : "token.deactivated";
@@ -150,7 +154,7 @@ export async function updateOwnToken(
     if (Object.values(edits).some((v) => v !== undefined)) {
       await audit(trx, actor, "token.updated", `token:${id}`, meta, edits);
     }
-    return view as TokenView;
+    return view;
   });
 }
 

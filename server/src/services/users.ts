@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from "../errors";
 import { hashPassword } from "../lib/password";
 import { requireAdmin } from "../policies/admin";
 import type { UserRow } from "../repositories/types";
-import { countActiveAdmins, countUsers, findUserById, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
+import { countActiveAdmins, countUsers, lockUsersTable, findUserById, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
 import { audit } from "./audit";
 import type { Actor, RequestMeta } from "./types";
 
@@ -82,7 +82,7 @@ export async function ensureInitialAdmin(
 ): Promise<{ created: boolean; generatedPassword: string | null }> {
   return db.transaction(async (trx) => {
     // Serialises first starts of several instances on one database.
-    await trx.raw("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE");
+    await lockUsersTable(trx);
     if ((await countUsers(trx)) > 0) return { created: false, generatedPassword: null };
     const generated = configuredPassword === undefined ? randomBytes(18).toString("base64url") : null;
     await insertUser(trx, {
