@@ -158,9 +158,24 @@ try {
     "goals (ratio: median of the rounds' hook/bare; in brackets the ratio of the medians above)",
     ["goal", "measured", "rounds", "met"],
     [
-      ["hook ≥ 0.7× bare Koa req/s (1k tokens)", `${at1k.pairedRatio.toFixed(3)} (${(hook1k.rps / bare1k.rps).toFixed(3)})`, rounds(at1k), at1k.pairedRatio >= 0.7 ? "yes" : "NO"],
-      ["hook ≥ 0.7× bare Koa req/s (1M tokens)", `${at1m.pairedRatio.toFixed(3)} (${(hook1m.rps / bare1m.rps).toFixed(3)})`, rounds(at1m), at1m.pairedRatio >= 0.7 ? "yes" : "NO"],
-      ["p99 within 20 % between 1k and 1M tokens", `${(p99Change * 100).toFixed(1)} %`, `${hook1k.p99.toFixed(2)} → ${hook1m.p99.toFixed(2)} ms`, p99Change <= 0.2 ? "yes" : "NO"],
+      [
+        "hook ≥ 0.7× bare Koa req/s (1k tokens)",
+        `${at1k.pairedRatio.toFixed(3)} (${(hook1k.rps / bare1k.rps).toFixed(3)})`,
+        rounds(at1k),
+        at1k.pairedRatio >= 0.7 ? "yes" : "NO",
+      ],
+      [
+        "hook ≥ 0.7× bare Koa req/s (1M tokens)",
+        `${at1m.pairedRatio.toFixed(3)} (${(hook1m.rps / bare1m.rps).toFixed(3)})`,
+        rounds(at1m),
+        at1m.pairedRatio >= 0.7 ? "yes" : "NO",
+      ],
+      [
+        "p99 within 20 % between 1k and 1M tokens",
+        `${(p99Change * 100).toFixed(1)} %`,
+        `${hook1k.p99.toFixed(2)} → ${hook1m.p99.toFixed(2)} ms`,
+        p99Change <= 0.2 ? "yes" : "NO",
+      ],
     ],
   );
 } finally {

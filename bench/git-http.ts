@@ -136,8 +136,7 @@ let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const token = await prepareRepository(service.admin, "bench", "big");
   const source = await generateRepository();
-  const serviceUrl = (user: string, secret: string) =>
-    `${service.url.replace("http://", `http://${user}:${secret}@`)}/git/bench/big.git`;
+  const serviceUrl = (user: string, secret: string) => `${service.url.replace("http://", `http://${user}:${secret}@`)}/git/bench/big.git`;
   await gitOk(["push", "-q", serviceUrl("admin", token), "main"], { cwd: source });
   const bare = path.join(service.reposDir, "bench", "big.git");
   // A small push is stored as loose objects; a served repository is normally packed.
@@ -196,7 +195,13 @@ try {
   );
   const goal = (name: string, ratios: number[], ofMedians: number, target: string, met: (ratio: number) => boolean) => {
     const ratio = median(ratios);
-    return [name, `${ratio.toFixed(3)} (${ofMedians.toFixed(3)})`, `${percentile(ratios, 10).toFixed(2)} – ${percentile(ratios, 90).toFixed(2)}`, target, met(ratio) ? "yes" : "NO"];
+    return [
+      name,
+      `${ratio.toFixed(3)} (${ofMedians.toFixed(3)})`,
+      `${percentile(ratios, 10).toFixed(2)} – ${percentile(ratios, 90).toFixed(2)}`,
+      target,
+      met(ratio) ? "yes" : "NO",
+    ];
   };
   printTable(
     "goals (ratio: median of the back-to-back pairs; in brackets the ratio of the medians above)",

@@ -35,10 +35,7 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
     setInterval(() => stdout.flush(), FLUSH_INTERVAL_MS).unref();
     target = stdout;
   }
-  const logger = pino(
-    { level: config.logLevel, base: undefined, timestamp: () => `,"time":"${isoTimeNow()}"` },
-    target,
-  );
+  const logger = pino({ level: config.logLevel, base: undefined, timestamp: () => `,"time":"${isoTimeNow()}"` }, target);
   destinations.set(logger, target);
   return logger;
 }

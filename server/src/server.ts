@@ -45,11 +45,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 }
 
 /** Opens the database (migrating it), creates the first admin if needed, and listens. */
-export async function startServer(
-  config: Config,
-  logger: Logger,
-  gitAccessOptions: GitAccessOptions = {},
-): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, gitAccessOptions: GitAccessOptions = {}): Promise<RunningServer> {
   const database = await createDb(config);
   const admin = await ensureInitialAdmin(database.knex, config.adminPassword);
   if (admin.generatedPassword) {

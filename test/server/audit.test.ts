@@ -52,8 +52,14 @@ describe("audit events", () => {
       seen.push(...page.items.map((e) => e.id));
       cursor = page.nextCursor;
     } while (cursor !== null);
-    assert.deepEqual(seen, all.map((e) => e.id));
-    assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
+    assert.deepEqual(
+      seen,
+      all.map((e) => e.id),
+    );
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => b - a),
+    );
   });
 
   it("is for admins only; bad paging parameters are 400", async () => {

@@ -34,16 +34,52 @@ describe("bad input: always a 4xx in the JSON error shape, never a 500, and noth
   });
   after(() => server.close());
 
-  const cases: { name: string; method: string; path: string; body?: string; headers?: Record<string, string>; status: number; code?: string }[] = [
+  const cases: {
+    name: string;
+    method: string;
+    path: string;
+    body?: string;
+    headers?: Record<string, string>;
+    status: number;
+    code?: string;
+  }[] = [
     { name: "malformed JSON", method: "POST", path: "/tokens", body: '{"description": "x",', status: 400, code: "invalid_json" },
     { name: "JSON that is not an object", method: "POST", path: "/tokens", body: '"just a string"', status: 400 },
     { name: "JSON array body", method: "PATCH", path: "/tokens/1", body: "[1,2]", status: 400 },
-    { name: "wrong types", method: "POST", path: "/tokens", body: '{"description": 5, "expiresInDays": "30", "permission": true}', status: 400, code: "validation_failed" },
-    { name: "unknown fields", method: "POST", path: "/tokens", body: '{"description":"x","expiresInDays":30,"permission":"read","admin":true}', status: 400, code: "validation_failed" },
+    {
+      name: "wrong types",
+      method: "POST",
+      path: "/tokens",
+      body: '{"description": 5, "expiresInDays": "30", "permission": true}',
+      status: 400,
+      code: "validation_failed",
+    },
+    {
+      name: "unknown fields",
+      method: "POST",
+      path: "/tokens",
+      body: '{"description":"x","expiresInDays":30,"permission":"read","admin":true}',
+      status: 400,
+      code: "validation_failed",
+    },
     { name: "unknown field on PATCH", method: "PATCH", path: "/tokens/1", body: '{"tokenHash":"00"}', status: 400 },
     { name: "unknown field on settings", method: "PUT", path: "/settings/git", body: '{"patAuthEnabled":false,"evil":1}', status: 400 },
-    { name: "body over 64 KiB", method: "POST", path: "/tokens", body: JSON.stringify({ description: "x".repeat(70_000) }), status: 413, code: "payload_too_large" },
-    { name: "non-JSON content type", method: "POST", path: "/repositories", body: "project=a&name=b", headers: { "content-type": "application/x-www-form-urlencoded" }, status: 415 },
+    {
+      name: "body over 64 KiB",
+      method: "POST",
+      path: "/tokens",
+      body: JSON.stringify({ description: "x".repeat(70_000) }),
+      status: 413,
+      code: "payload_too_large",
+    },
+    {
+      name: "non-JSON content type",
+      method: "POST",
+      path: "/repositories",
+      body: "project=a&name=b",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      status: 415,
+    },
     { name: "id that is not an id", method: "GET", path: "/tokens/abc", status: 400 },
     { name: "negative id", method: "DELETE", path: "/tokens/-1", status: 400 },
     { name: "id beyond int4", method: "PATCH", path: "/tokens/99999999999", body: '{"active":false}', status: 400 },
@@ -51,18 +87,36 @@ describe("bad input: always a 4xx in the JSON error shape, never a 500, and noth
     { name: "unknown route", method: "GET", path: "/nothing-here", status: 404, code: "not_found" },
     { name: "wrong method", method: "PUT", path: "/tokens", body: "{}", status: 405, code: "method_not_allowed" },
     { name: "broken Authorization", method: "DELETE", path: "/tokens/1", headers: { authorization: "Bearer a b c" }, status: 401 },
-    { name: "Authorization with a PAT-looking junk", method: "DELETE", path: "/tokens/1", headers: { authorization: "Bearer clapat_xxx" }, status: 401, code: "pat_not_accepted" },
-    { name: "percent-encoded traversal in names", method: "PATCH", path: "/repositories/acme/..%2F..%2Fetc", body: '{"patAccess":"true"}', status: 404 },
+    {
+      name: "Authorization with a PAT-looking junk",
+      method: "DELETE",
+      path: "/tokens/1",
+      headers: { authorization: "Bearer clapat_xxx" },
+      status: 401,
+      code: "pat_not_accepted",
+    },
+    {
+      name: "percent-encoded traversal in names",
+      method: "PATCH",
+      path: "/repositories/acme/..%2F..%2Fetc",
+      body: '{"patAccess":"true"}',
+      status: 404,
+    },
     { name: "huge query value", method: "GET", path: `/audit?limit=${"9".repeat(5000)}`, status: 400 },
   ];
 
   for (const c of cases) {
     it(`${c.name} → ${c.status}`, async () => {
       const before = await snapshotDatabase(server.knex);
-      const reply = await admin.request<ErrorReply>(c.method, c.path.replace("/tokens/1", `/tokens/${tokenId}`).replace("/tokens/1.5", "/tokens/1.5"), c.body, {
-        ...(c.body !== undefined && { "content-type": "application/json" }),
-        ...c.headers,
-      });
+      const reply = await admin.request<ErrorReply>(
+        c.method,
+        c.path.replace("/tokens/1", `/tokens/${tokenId}`).replace("/tokens/1.5", "/tokens/1.5"),
+        c.body,
+        {
+          ...(c.body !== undefined && { "content-type": "application/json" }),
+          ...c.headers,
+        },
+      );
       assert.equal(reply.status, c.status, JSON.stringify(reply.body));
       assert.equal(typeof reply.body.error.code, "string");
       assert.equal(typeof reply.body.error.message, "string");

@@ -33,7 +33,10 @@ describe("auth hook for external git servers (GET /api/v1/git/auth)", () => {
   });
 
   it("allows a push with a read & write token, on both push requests", async () => {
-    for (const [uri, method] of [[pushRefs("acme/widgets"), "GET"], [receivePack("acme/widgets"), "POST"]] as const) {
+    for (const [uri, method] of [
+      [pushRefs("acme/widgets"), "GET"],
+      [receivePack("acme/widgets"), "POST"],
+    ] as const) {
       const reply = await askHook(server.url, { uri, method, user: "alice", token: rw });
       assert.equal(reply.status, 204, uri);
     }

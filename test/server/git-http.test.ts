@@ -46,9 +46,7 @@ describe("git over HTTP", () => {
     const reply = await fetch(`${server.url}/git/acme/widgets.git/info/refs?service=git-upload-pack`);
     assert.equal(reply.status, 401);
     assert.equal(reply.headers.get("www-authenticate"), 'Basic realm="Clarive"');
-    const failures = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items.filter(
-      (e) => e.action === "git.auth_failed",
-    );
+    const failures = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items.filter((e) => e.action === "git.auth_failed");
     assert.equal(failures.length, 0);
   });
 
@@ -110,7 +108,10 @@ describe("git over HTTP", () => {
 
     it("an expired token", async () => {
       const t = await createToken(alice, { description: "expired" });
-      await server.knex("personal_access_tokens").where({ id: t.id }).update({ expires_at: new Date(Date.now() - 1000) });
+      await server
+        .knex("personal_access_tokens")
+        .where({ id: t.id })
+        .update({ expires_at: new Date(Date.now() - 1000) });
       await lsRemote401("alice", t.token);
     });
 
@@ -133,9 +134,7 @@ describe("git over HTTP", () => {
     it("a token sent as the username is refused and never stored, not even in the audit trail", async () => {
       const result = await git(["ls-remote", url("acme/widgets", aliceRw, "")]);
       assert.notEqual(result.code, 0);
-      const stored = JSON.stringify(
-        await Promise.all(["audit_events", "auth_throttle"].map((table) => server.knex(table).select())),
-      );
+      const stored = JSON.stringify(await Promise.all(["audit_events", "auth_throttle"].map((table) => server.knex(table).select())));
       assert.ok(!stored.toLowerCase().includes(aliceRw.slice(7).toLowerCase()), "no trace of the token, in any letter case");
       const events = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items;
       assert.ok(events.some((e) => e.details?.reason === "token sent as the username" && e.actor === `clapat_…${aliceRw.slice(-4)}`));
@@ -145,7 +144,15 @@ describe("git over HTTP", () => {
       const reasons = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items
         .filter((e) => e.action === "git.auth_failed")
         .map((e) => e.details?.reason);
-      for (const reason of ["unknown token", "malformed token", "token used with another username", "API key used for git", "token expired", "token inactive", "owner deactivated"]) {
+      for (const reason of [
+        "unknown token",
+        "malformed token",
+        "token used with another username",
+        "API key used for git",
+        "token expired",
+        "token inactive",
+        "owner deactivated",
+      ]) {
         assert.ok(reasons.includes(reason), reason);
       }
     });
@@ -194,8 +201,7 @@ describe("git over HTTP", () => {
     it("an owner with read-only membership pushing", () =>
       refused("acme/gadgets", "alice", aliceRw, /remote: alice has read-only access to acme\/gadgets/, true));
 
-    it("a read-only token pushing", () =>
-      refused("acme/widgets", "alice", aliceRo, /remote: This token is read-only/, true));
+    it("a read-only token pushing", () => refused("acme/widgets", "alice", aliceRo, /remote: This token is read-only/, true));
   });
 
   it("an unknown repository with valid credentials is 404", async () => {
@@ -256,15 +262,15 @@ describe("git over HTTP", () => {
   });
 
   it("the auth hook believes no forwarded client address without TRUST_PROXY", async () => {
-      const t = await createToken(alice, { permission: "read" });
-      const reply = await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token: t.token, ip: "203.0.113.77" });
-      assert.equal(reply.status, 204);
-      let seen: TokenDto | undefined;
-      for (let i = 0; i < 100 && !seen?.lastUsedIp; i++) {
+    const t = await createToken(alice, { permission: "read" });
+    const reply = await askHook(server.url, { uri: readRefs("acme/widgets"), user: "alice", token: t.token, ip: "203.0.113.77" });
+    assert.equal(reply.status, 204);
+    let seen: TokenDto | undefined;
+    for (let i = 0; i < 100 && !seen?.lastUsedIp; i++) {
       seen = (await alice.get<TokenDto>(`/tokens/${t.id}`)).body;
       if (!seen.lastUsedIp) await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.equal(seen?.lastUsedIp, "127.0.0.1", "the peer, not the X-Forwarded-For a client sent");
+    }
+    assert.equal(seen?.lastUsedIp, "127.0.0.1", "the peer, not the X-Forwarded-For a client sent");
   });
 
   it("works with and without .git in the URL, and with protocol v2", async () => {
@@ -278,10 +284,7 @@ describe("git over HTTP", () => {
     });
     assert.equal(v2.code, 0, v2.stderr);
     assert.match(v2.stderr, /git< version 2/);
-    assert.equal(
-      (await gitOk(["rev-parse", "FETCH_HEAD"], { cwd: dir })).trim(),
-      /^([0-9a-f]{40})\trefs\/heads\/main$/m.exec(v0)?.[1],
-    );
+    assert.equal((await gitOk(["rev-parse", "FETCH_HEAD"], { cwd: dir })).trim(), /^([0-9a-f]{40})\trefs\/heads\/main$/m.exec(v0)?.[1]);
   });
 
   it("records last use (time and IP) at most once a minute, visible in GET /tokens", async () => {

@@ -37,7 +37,10 @@ describe("large git transfers", () => {
     assert.equal(await refOnDisk(path.join(server.config.reposDir, "acme", "big.git")), head);
     const clone = tempDir();
     await gitOk(["clone", "-q", remote, clone]);
-    assert.equal((await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: clone })).trim(), (await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: dir })).trim());
+    assert.equal(
+      (await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: clone })).trim(),
+      (await gitOk(["rev-parse", "HEAD:blob.bin"], { cwd: dir })).trim(),
+    );
     assert.equal(fs.statSync(path.join(clone, "blob.bin")).size, 50 * 1024 * 1024);
   });
 
@@ -67,13 +70,14 @@ describe("large git transfers", () => {
         child.stdout.on("data", (c: Buffer) => (out += c.toString()));
         child.on("close", () => resolve(out));
       });
-      const rows = ps.split("\n").map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line)).filter((m) => m !== null);
+      const rows = ps
+        .split("\n")
+        .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+        .filter((m) => m !== null);
       // This process's git process hosts, and the git processes they started.
       const hosts = new Set(rows.filter((m) => m[1] === String(process.pid) && m[3]?.includes("processHostChild")).map((m) => m[2]));
       assert.ok(hosts.size > 0, "the service runs git through its process host");
-      return rows
-        .filter((m) => (hosts.has(m[1]) && m[3]?.includes("http-backend")) || m[3]?.includes(bare))
-        .map((m) => m[3] ?? "");
+      return rows.filter((m) => (hosts.has(m[1]) && m[3]?.includes("http-backend")) || m[3]?.includes(bare)).map((m) => m[3] ?? "");
     };
     // git's own upload-pack request for everything; the client reads one chunk, then vanishes.
     const body = `0032want ${want}\n00000009done\n`;

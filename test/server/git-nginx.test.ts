@@ -27,9 +27,7 @@ describe("nginx auth_request example (examples/nginx/clarive-git.conf) in front 
     await gitOk(["push", "-q", "origin", "HEAD:main"], { cwd: seed });
     const listenPort = await freePort();
     const clarivePort = Number(new URL(server.url).port);
-    nginx = await startNginx(listenPort, (socket) =>
-      renderExample({ listenPort, clarivePort, reposDir: server.config.reposDir, socket }),
-    );
+    nginx = await startNginx(listenPort, (socket) => renderExample({ listenPort, clarivePort, reposDir: server.config.reposDir, socket }));
   });
   after(async () => {
     await nginx?.stop();

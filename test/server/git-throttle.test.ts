@@ -67,7 +67,10 @@ describe("throttling failed git logins (10 failures in 5 minutes → 429 for a c
     const keys = ["ip:192.0.2.240", "user:stale-user"];
     assert.equal((await server.knex("auth_throttle").whereIn("key", keys)).length, 2);
     // Age them past the 5-minute window (no cool-down was reached).
-    await server.knex("auth_throttle").whereIn("key", keys).update({ window_started_at: new Date(Date.now() - 301_000) });
+    await server
+      .knex("auth_throttle")
+      .whereIn("key", keys)
+      .update({ window_started_at: new Date(Date.now() - 301_000) });
     const { pruneExpiredThrottles } = await import("../../server/src/repositories/gitAuth");
     await pruneExpiredThrottles(server.knex, DEFAULT_THROTTLE.windowSeconds);
     assert.equal((await server.knex("auth_throttle").whereIn("key", keys)).length, 0);
@@ -82,7 +85,11 @@ describe("throttling failed git logins (10 failures in 5 minutes → 429 for a c
 
   if (TEST_DB === "postgres") {
     it("counters are shared by all instances on one Postgres", async () => {
-      const second = await startTestServer({ databaseUrl: server.config.databaseUrl, throttle: DEFAULT_THROTTLE, env: { TRUST_PROXY: "true" } });
+      const second = await startTestServer({
+        databaseUrl: server.config.databaseUrl,
+        throttle: DEFAULT_THROTTLE,
+        env: { TRUST_PROXY: "true" },
+      });
       try {
         for (let i = 0; i < 5; i++) await fail("dave", "192.0.2.200");
         for (let i = 0; i < 5; i++) {

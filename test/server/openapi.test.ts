@@ -24,9 +24,7 @@ describe("OpenAPI document", () => {
 
   it("documents every route the router serves, and nothing else", () => {
     const served = server.api.router.stack.flatMap((layer) =>
-      layer.methods
-        .filter((m) => m !== "HEAD")
-        .map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, "{$1}")}`),
+      layer.methods.filter((m) => m !== "HEAD").map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, "{$1}")}`),
     );
     // The auth hook is answered before Koa (http/authHook.ts) and only documented in the router's API.
     served.push("get /api/v1/git/auth");

@@ -16,12 +16,13 @@ describe("README tour", () => {
     const readme = fs.readFileSync("README.md", "utf8");
     const block = /<!-- tour:start -->\s*```bash\n([\s\S]*?)```\s*<!-- tour:end -->/.exec(readme)?.[1];
     assert.ok(block, "the README has a tour block");
-    const script = block
-      .replace(/^CLARIVE=.*$/m, `CLARIVE=${server.url}`)
-      .replace(/^PASSWORD=.*$/m, `PASSWORD='${ADMIN_PASSWORD}'`);
+    const script = block.replace(/^CLARIVE=.*$/m, `CLARIVE=${server.url}`).replace(/^PASSWORD=.*$/m, `PASSWORD='${ADMIN_PASSWORD}'`);
     // Asynchronously: the service runs in this very process and must keep answering.
     const { stdout: output } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], { encoding: "utf8" });
-    const lines = output.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = output
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.deepEqual(lines[0], { patAuthEnabled: true, maxLifetimeDays: 730 });
     assert.equal(lines[1]?.fullName, "acme/widgets");
     assert.match(String(lines[2]?.token), /^clapat_[0-9A-Za-z]{36}$/);

@@ -84,9 +84,7 @@ describe("repositories", () => {
 
   it("membership changes: upgrade, list, remove; unknown user or membership is 404", async () => {
     await admin.put("/repositories/acme/widgets/members/alice", { access: "write" });
-    assert.deepEqual((await admin.get<MemberDto[]>("/repositories/acme/widgets/members")).body, [
-      { username: "alice", access: "write" },
-    ]);
+    assert.deepEqual((await admin.get<MemberDto[]>("/repositories/acme/widgets/members")).body, [{ username: "alice", access: "write" }]);
     assert.equal((await admin.delete("/repositories/acme/gadgets/members/alice")).status, 204);
     assert.equal((await admin.delete<ErrorReply>("/repositories/acme/gadgets/members/alice")).body.error.code, "membership_not_found");
     assert.equal((await admin.put<ErrorReply>("/repositories/acme/widgets/members/nobody", { access: "read" })).status, 404);

@@ -27,7 +27,8 @@ describe("the service process (npm start)", () => {
     for (;;) {
       const found = lines.find((line) => match(line.entry));
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no such log line within ${timeoutMs} ms; got ${JSON.stringify(lines.map((l) => l.entry))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no such log line within ${timeoutMs} ms; got ${JSON.stringify(lines.map((l) => l.entry))}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };
@@ -49,7 +50,8 @@ describe("the service process (npm start)", () => {
       const text = rest + chunk.toString("utf8");
       const parts = text.split("\n");
       rest = parts.pop() ?? "";
-      for (const part of parts) if (part.startsWith("{")) lines.push({ at: Date.now(), entry: JSON.parse(part) as Record<string, unknown> });
+      for (const part of parts)
+        if (part.startsWith("{")) lines.push({ at: Date.now(), entry: JSON.parse(part) as Record<string, unknown> });
     });
     await waitForLine((entry) => typeof entry.msg === "string" && entry.msg.includes("listening"), 50_000);
   });
@@ -71,7 +73,13 @@ describe("the service process (npm start)", () => {
     assert.equal((await fetch(`${url}/api/v1/settings/git`)).status, 401);
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
-    assert.ok(lines.some((line) => line.entry.path === "/api/v1/settings/git" && line.entry.status === 401), "the last request's line");
-    assert.ok(lines.some((line) => line.entry.signal === "SIGTERM"), "the shutting-down line");
+    assert.ok(
+      lines.some((line) => line.entry.path === "/api/v1/settings/git" && line.entry.status === 401),
+      "the last request's line",
+    );
+    assert.ok(
+      lines.some((line) => line.entry.signal === "SIGTERM"),
+      "the shutting-down line",
+    );
   });
 });

@@ -69,7 +69,9 @@ describe("personal access tokens over REST", () => {
     const row = await server.knex<{ id: number; token_hash: string }>("personal_access_tokens").where({ id: t.id }).first();
     assert.equal(row?.token_hash, createHash("sha256").update(t.token).digest("hex"));
     const everything = JSON.stringify(
-      await Promise.all(["personal_access_tokens", "audit_events", "personal_access_token_repositories"].map((x) => server.knex(x).select())),
+      await Promise.all(
+        ["personal_access_tokens", "audit_events", "personal_access_token_repositories"].map((x) => server.knex(x).select()),
+      ),
     );
     assert.ok(!everything.includes(t.token), "the plaintext is nowhere in the database");
 
@@ -78,7 +80,10 @@ describe("personal access tokens over REST", () => {
     const one = await alice.get<TokenDto & { token?: string }>(`/tokens/${t.id}`);
     assert.equal(one.status, 200);
     assert.equal(one.body.token, undefined);
-    assert.deepEqual(one.body, listed.body.find((x) => x.id === t.id));
+    assert.deepEqual(
+      one.body,
+      listed.body.find((x) => x.id === t.id),
+    );
   });
 
   it("an empty or absent scope means all repositories", async () => {
@@ -158,16 +163,26 @@ describe("personal access tokens over REST", () => {
     reply = await alice.patch<TokenDto>(`/tokens/${t.id}`, { active: true });
     assert.equal(reply.body.active, true);
     const events = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items.filter((e) => e.target === `token:${t.id}`);
-    assert.deepEqual(
-      events.map((e) => e.action).reverse(),
-      ["token.created", "token.updated", "token.updated", "token.deactivated", "token.activated"],
-    );
+    assert.deepEqual(events.map((e) => e.action).reverse(), [
+      "token.created",
+      "token.updated",
+      "token.updated",
+      "token.deactivated",
+      "token.activated",
+    ]);
     assert.ok(events.every((e) => e.actor === "alice"));
   });
 
   it("refuses bad edits and changes nothing", async () => {
     const t = await createToken(alice, { description: "keep", permission: "read", repositories: ["acme/widgets"] });
-    for (const body of [{}, { description: "" }, { permission: "admin" }, { active: "no" }, { repositories: ["other/secret"] }, { expiresInDays: 9 }]) {
+    for (const body of [
+      {},
+      { description: "" },
+      { permission: "admin" },
+      { active: "no" },
+      { repositories: ["other/secret"] },
+      { expiresInDays: 9 },
+    ]) {
       const reply = await alice.patch<ErrorReply>(`/tokens/${t.id}`, body);
       assert.equal(reply.status, 400, JSON.stringify(body));
     }
@@ -214,7 +229,10 @@ describe("personal access tokens over REST", () => {
   it("lists newest first with the expiry state", async () => {
     const soon = await createToken(bob, { description: "soon" });
     // Time travel: no API can make a token expire sooner than 7 days.
-    await server.knex("personal_access_tokens").where({ id: soon.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await server
+      .knex("personal_access_tokens")
+      .where({ id: soon.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     const newer = await createToken(bob, { description: "newer" });
     const list = (await bob.get<TokenDto[]>("/tokens")).body;
     assert.deepEqual(

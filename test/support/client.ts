@@ -18,12 +18,7 @@ export class Client {
     readonly apiKey?: string,
   ) {}
 
-  async request<T = unknown>(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Reply<T>> {
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
     const response = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
       headers: {

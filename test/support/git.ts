@@ -27,15 +27,10 @@ export const gitEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
 /** Runs real git asynchronously (the service under test shares this process). */
 export function git(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<GitResult> {
   return new Promise((resolve) => {
-    execFile(
-      "git",
-      args,
-      { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
-      },
-    );
+    execFile("git", args, { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
   });
 }
 

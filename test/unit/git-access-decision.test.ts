@@ -113,7 +113,12 @@ describe("git access decision (pure, DESIGN §5)", () => {
     it("a malformed token or a bad checksum is refused without looking the token up", () => {
       const flipped = SECRET.slice(0, 12) + (SECRET[12] === "a" ? "b" : "a") + SECRET.slice(13);
       for (const password of ["hunter2", flipped, `${SECRET}x`]) {
-        const { decision, loaded } = refused(request({ authorization: basic("alice", password) }), world(), 401, /Invalid username or token/);
+        const { decision, loaded } = refused(
+          request({ authorization: basic("alice", password) }),
+          world(),
+          401,
+          /Invalid username or token/,
+        );
         assert.equal(decision.reason, "malformed token");
         assert.deepEqual(loaded, ["throttles"]);
       }

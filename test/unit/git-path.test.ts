@@ -35,7 +35,11 @@ describe("reading a git request (one reading for every path)", () => {
   });
 
   it("refuses a repeated service parameter, whatever its spelling", () => {
-    for (const query of ["service=git-upload-pack&service=git-receive-pack", "service=git-upload-pack&%73ervice=git-receive-pack", "service=a&service=a"]) {
+    for (const query of [
+      "service=git-upload-pack&service=git-receive-pack",
+      "service=git-upload-pack&%73ervice=git-receive-pack",
+      "service=a&service=a",
+    ]) {
       assert.equal(target("/git/acme/widgets.git/info/refs", "GET", query), 400, query);
     }
     assert.equal(target("/git/acme/widgets.git/info/refs", "GET", "other=1&service=git-receive-pack"), "acme/widgets git-receive-pack");

@@ -7,7 +7,16 @@ const ENTRIES: RequestLogEntry[] = [
   { method: "GET", path: "/api/v1/git/auth", status: 204, ms: 0.125, ip: "127.0.0.1", user: "admin", error: null },
   { method: "GET", path: "/api/v1/git/auth", status: 401, ms: 12, ip: "::1", user: null, error: "git_unauthenticated" },
   // A forwarded address is client text: quotes, backslashes, control and non-ASCII characters.
-  { method: "POST", path: "/git/a/b.git/git-receive-pack", status: 200, ms: 1234.5, ip: 'x"\\\n\u0001é\ud800', user: "ünï", error: null, aborted: true },
+  {
+    method: "POST",
+    path: "/git/a/b.git/git-receive-pack",
+    status: 200,
+    ms: 1234.5,
+    ip: 'x"\\\n\u0001é\ud800',
+    user: "ünï",
+    error: null,
+    aborted: true,
+  },
 ];
 
 function capture(level: "info" | "silent" = "info"): { lines: string[]; logger: pino.Logger } {

@@ -39,12 +39,20 @@ async function pickWorkspaceRepository(deps: CommandDeps): Promise<Repository | 
   }
   const repositories = git.repositories;
   if (repositories.length === 0) {
-    await ui.message("warning", "No git repository is open in this workspace. Open a folder with a repository (or run git init) first.", {});
+    await ui.message(
+      "warning",
+      "No git repository is open in this workspace. Open a folder with a repository (or run git init) first.",
+      {},
+    );
     return undefined;
   }
   if (repositories.length === 1) return repositories[0];
   const picked = await ui.pickOne(
-    repositories.map((repository) => ({ label: path.basename(repository.rootUri.fsPath), description: repository.rootUri.fsPath, repository })),
+    repositories.map((repository) => ({
+      label: path.basename(repository.rootUri.fsPath),
+      description: repository.rootUri.fsPath,
+      repository,
+    })),
     { title: TITLE, placeHolder: "Which workspace repository?" },
   );
   return picked?.repository;
@@ -57,8 +65,12 @@ async function pickRemoteName(deps: CommandDeps, repository: Repository, serverU
   const items = [...remotes]
     .sort((a, b) => Number(onServer(b.fetchUrl)) - Number(onServer(a.fetchUrl)))
     .map((remote) => ({ label: remote.name, description: remote.fetchUrl ? withoutCredentials(remote.fetchUrl) : "", name: remote.name }));
-  const fresh = remotes.some((remote) => remote.name === "clarive") ? [] : [{ label: "clarive", description: "add a new remote", name: "clarive" }];
-  const picked = await deps.ui().pickOne([...items, ...fresh], { title: TITLE, placeHolder: "Which remote should point at the Clarive server?" });
+  const fresh = remotes.some((remote) => remote.name === "clarive")
+    ? []
+    : [{ label: "clarive", description: "add a new remote", name: "clarive" }];
+  const picked = await deps
+    .ui()
+    .pickOne([...items, ...fresh], { title: TITLE, placeHolder: "Which remote should point at the Clarive server?" });
   return picked?.name;
 }
 
@@ -68,7 +80,9 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
   const ui = deps.ui();
   const stored = await deps.credentials.forRemoteUrl(cleanUrl);
   const items: Array<{ label: string; detail: string; source: TokenSource }> = [
-    ...(stored ? [{ label: "Keep the stored token", detail: `already in VS Code's secret storage for ${fullName}`, source: "stored" as const }] : []),
+    ...(stored
+      ? [{ label: "Keep the stored token", detail: `already in VS Code's secret storage for ${fullName}`, source: "stored" as const }]
+      : []),
     { label: `Create a new token for ${fullName}`, detail: "read & write, this repository only", source: "create" },
     { label: "Paste an existing token", detail: "clapat_…", source: "paste" },
   ];
@@ -79,7 +93,11 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
     const pasted = await ui.input({ title: TITLE, prompt: "Personal access token", password: true, validate: personalAccessTokenProblem });
     return pasted?.trim();
   }
-  const created = await createTokenWithForm(deps, { description: `${fullName} from VS Code`, repositories: [fullName], permission: "read-write" });
+  const created = await createTokenWithForm(deps, {
+    description: `${fullName} from VS Code`,
+    repositories: [fullName],
+    permission: "read-write",
+  });
   return created?.secret;
 }
 
@@ -92,9 +110,19 @@ async function chooseEmbedding(deps: CommandDeps): Promise<boolean | undefined> 
   const useProvider = deps.settings.useGitCredentialsProvider();
   const choices = [
     ...(useProvider
-      ? [{ label: "VS Code secret storage (recommended)", detail: "VS Code answers git's password prompts, in the editor and its terminal", how: PROVIDER }]
+      ? [
+          {
+            label: "VS Code secret storage (recommended)",
+            detail: "VS Code answers git's password prompts, in the editor and its terminal",
+            how: PROVIDER,
+          },
+        ]
       : []),
-    { label: "Embed the token in the remote URL", detail: "plain text in .git/config, readable by anything that reads the folder", how: EMBED },
+    {
+      label: "Embed the token in the remote URL",
+      detail: "plain text in .git/config, readable by anything that reads the folder",
+      how: EMBED,
+    },
   ];
   const picked = await ui.pickOne(choices, { title: TITLE, placeHolder: "Where should git find the token?" });
   if (!picked) return undefined;
@@ -213,6 +241,10 @@ export async function removeGitCredentials(deps: CommandDeps): Promise<number> {
   if (!picked || picked.length === 0) return 0;
   for (const item of picked) await item.remove();
   deps.log(`removed ${picked.length} git credential(s)`);
-  void ui.message("info", `Removed ${picked.length} git credential${picked.length === 1 ? "" : "s"}. git will ask for a password again.`, {});
+  void ui.message(
+    "info",
+    `Removed ${picked.length} git credential${picked.length === 1 ? "" : "s"}. git will ask for a password again.`,
+    {},
+  );
   return picked.length;
 }

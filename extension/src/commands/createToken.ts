@@ -22,7 +22,11 @@ export interface CreatedForCaller {
  * Runs the form. `forRemote` is set by Configure Git Remote, which stores the secret itself: no
  * modal, no clipboard then.
  */
-export async function createToken(deps: CommandDeps, prefill: TokenFormPrefill = {}, forRemote = false): Promise<CreatedForCaller | undefined> {
+export async function createToken(
+  deps: CommandDeps,
+  prefill: TokenFormPrefill = {},
+  forRemote = false,
+): Promise<CreatedForCaller | undefined> {
   const created = await createTokenWithForm(deps, prefill);
   if (!created) return undefined;
   const { token, secret, scope } = created;

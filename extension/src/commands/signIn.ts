@@ -49,7 +49,12 @@ export async function signIn(deps: CommandDeps): Promise<boolean> {
   if (method.method === "password") {
     const username = await ui.input({ title: `${TITLE} (3/3)`, prompt: "Username", validate: usernameProblem });
     if (username === undefined) return false;
-    const password = await ui.input({ title: `${TITLE} (3/3)`, prompt: `Password of ${username.trim()}`, password: true, validate: passwordProblem });
+    const password = await ui.input({
+      title: `${TITLE} (3/3)`,
+      prompt: `Password of ${username.trim()}`,
+      password: true,
+      validate: passwordProblem,
+    });
     if (password === undefined) return false;
     try {
       const login = await deps.session.clientFor(serverUrl).login(username.trim(), password, `VS Code on ${os.hostname()}`);
@@ -69,11 +74,19 @@ export async function signIn(deps: CommandDeps): Promise<boolean> {
     await deps.settings.setServerUrl(serverUrl);
     deps.log(`signed in to ${serverUrl} as ${signedIn.user.username}`);
     await deps.refreshTokens();
-    void ui.message("info", `Signed in to ${serverUrl} as ${signedIn.user.username}${signedIn.user.isAdmin ? " (administrator)" : ""}.`, {});
+    void ui.message(
+      "info",
+      `Signed in to ${serverUrl} as ${signedIn.user.username}${signedIn.user.isAdmin ? " (administrator)" : ""}.`,
+      {},
+    );
     return true;
   } catch (error) {
     // A key from the password exchange that /me refuses is useless: revoke it rather than leave it behind.
-    if (method.method === "password") await deps.session.clientFor(serverUrl, apiKey).logout().catch(() => undefined);
+    if (method.method === "password")
+      await deps.session
+        .clientFor(serverUrl, apiKey)
+        .logout()
+        .catch(() => undefined);
     await ui.message("error", failureMessage(error, method.method), {});
     return false;
   }
@@ -92,7 +105,9 @@ export async function signOut(deps: CommandDeps): Promise<void> {
     .ui()
     .message(
       "info",
-      revoked ? "Signed out of Clarive; the API key was revoked." : "Signed out of Clarive (the server could not be told, the key was forgotten here).",
+      revoked
+        ? "Signed out of Clarive; the API key was revoked."
+        : "Signed out of Clarive (the server could not be told, the key was forgotten here).",
       {},
     );
 }

@@ -24,7 +24,10 @@ export async function askScope(
   const all = { label: "All repositories", detail: "every repository you can reach, now and later", all: true };
   const some = { label: "Selected repositories…", detail: `pick from ${repositories.length} repositories you can reach`, all: false };
   const choices = selected.length > 0 ? [some, all] : [all, some];
-  const kind = await ui.pickOne(repositories.length > 0 ? choices : [all], { title, placeHolder: "Which repositories may the token reach?" });
+  const kind = await ui.pickOne(repositories.length > 0 ? choices : [all], {
+    title,
+    placeHolder: "Which repositories may the token reach?",
+  });
   if (!kind) return undefined;
   if (kind.all) return [];
   for (;;) {

@@ -23,7 +23,8 @@ export interface TokenFormPrefill {
   permission?: TokenPermission;
 }
 
-export type ExpiryChoice = { kind: "days"; days: number; label: string; description: string } | { kind: "date"; label: string; description: string };
+export type ExpiryChoice =
+  { kind: "days"; days: number; label: string; description: string } | { kind: "date"; label: string; description: string };
 
 function presetLabel(days: number): string {
   if (days === 7) return "7 days (1 week)";
@@ -117,7 +118,9 @@ export function updateTokenRequest(
 }
 
 /** What "Create Replacement" pre-fills for an expiring token. */
-export function replacementPrefill(token: Pick<TokenDto, "description" | "repositories" | "allRepositories" | "permission">): TokenFormPrefill {
+export function replacementPrefill(
+  token: Pick<TokenDto, "description" | "repositories" | "allRepositories" | "permission">,
+): TokenFormPrefill {
   return {
     description: token.description,
     repositories: token.allRepositories ? [] : [...token.repositories],

@@ -23,8 +23,7 @@ export interface TokenItemModel {
   dimmed: boolean;
 }
 
-export const permissionLabel = (permission: TokenDto["permission"]): string =>
-  permission === "read-write" ? "read & write" : "read-only";
+export const permissionLabel = (permission: TokenDto["permission"]): string => (permission === "read-write" ? "read & write" : "read-only");
 
 /** "all repositories", "acme/widgets" or "acme/widgets +2". */
 export function scopeLabel(token: Pick<TokenDto, "allRepositories" | "repositories">): string {
@@ -46,9 +45,7 @@ function iconOf(token: TokenDto, context: TokenContextValue): string {
 }
 
 export function tooltipOf(token: TokenDto, now: Date): string {
-  const lastUsed = token.lastUsedAt
-    ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ""}`
-    : "never";
+  const lastUsed = token.lastUsedAt ? `${formatDate(token.lastUsedAt)}${token.lastUsedIp ? ` from ${token.lastUsedIp}` : ""}` : "never";
   const status = contextValueOf(token, now) === "token:expired" ? "expired" : token.active ? "active" : "inactive";
   return [
     token.description,

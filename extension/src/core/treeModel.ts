@@ -6,14 +6,20 @@ import type { TokenDto } from "@clarive/shared";
 import { sortTokens, tokenItemModel, type TokenItemModel } from "./tokenItems";
 
 export type TokensState =
-  | { kind: "signed-out" }
-  | { kind: "loading" }
-  | { kind: "loaded"; tokens: TokenDto[] }
-  | { kind: "error"; message: string };
+  { kind: "signed-out" } | { kind: "loading" } | { kind: "loaded"; tokens: TokenDto[] } | { kind: "error"; message: string };
 
 export type TreeNodeModel =
   | { kind: "token"; token: TokenDto; item: TokenItemModel }
-  | { kind: "message"; id: string; label: string; description: string; tooltip: string; icon: string; iconColor?: string; command?: string };
+  | {
+      kind: "message";
+      id: string;
+      label: string;
+      description: string;
+      tooltip: string;
+      icon: string;
+      iconColor?: string;
+      command?: string;
+    };
 
 export function treeNodes(state: TokensState, warningDays: number, now: Date): TreeNodeModel[] {
   switch (state.kind) {

@@ -71,7 +71,10 @@ export function repositoryFromRemoteUrl(remoteUrl: string, serverUrl: string): s
   if (remote.protocol !== server.protocol || canonicalHost(remote) !== canonicalHost(server)) return undefined;
   const base = `${server.pathname.replace(/\/+$/, "")}/git/`;
   if (!remote.pathname.startsWith(base)) return undefined;
-  const rest = remote.pathname.slice(base.length).replace(/\/+$/, "").replace(/\.git$/, "");
+  const rest = remote.pathname
+    .slice(base.length)
+    .replace(/\/+$/, "")
+    .replace(/\.git$/, "");
   const segments = rest.split("/");
   if (segments.length !== 2 || !segments[0] || !segments[1]) return undefined;
   return segments.map((segment) => decodeURIComponent(segment)).join("/");

@@ -3,13 +3,7 @@
  * so the form refuses what the service would refuse, before any request. Each function
  * returns a message for `validateInput`, or undefined when the value is fine.
  */
-import {
-  DESCRIPTION_MAX_LENGTH,
-  MAX_EXPIRY_DAYS,
-  MIN_EXPIRY_DAYS,
-  isWellFormedPersonalAccessToken,
-  resolveExpiry,
-} from "@clarive/shared";
+import { DESCRIPTION_MAX_LENGTH, MAX_EXPIRY_DAYS, MIN_EXPIRY_DAYS, isWellFormedPersonalAccessToken, resolveExpiry } from "@clarive/shared";
 import { parseServerUrl } from "./urls";
 
 export function descriptionProblem(value: string): string | undefined {

@@ -30,7 +30,11 @@ export class WindowUi implements Ui {
 
   async message(kind: MessageKind, text: string, options: MessageOptions, ...actions: string[]): Promise<string | undefined> {
     const show =
-      kind === "error" ? vscode.window.showErrorMessage : kind === "warning" ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      kind === "error"
+        ? vscode.window.showErrorMessage
+        : kind === "warning"
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
     return show(text, { modal: options.modal ?? false, detail: options.detail }, ...actions);
   }
 }

@@ -22,11 +22,7 @@ export interface Listener {
 }
 
 /** LISTEN on a dedicated Postgres connection, reconnecting with backoff when it drops. */
-export async function listenPostgres(
-  connectionString: string,
-  channels: string[],
-  handlers: NotificationHandlers,
-): Promise<Listener> {
+export async function listenPostgres(connectionString: string, channels: string[], handlers: NotificationHandlers): Promise<Listener> {
   let client: pg.Client | undefined;
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;

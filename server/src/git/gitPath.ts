@@ -34,7 +34,12 @@ const NOT_FOUND: GitPathResult = Object.freeze({ ok: false, status: 404, message
  * info/packs, info/refs without a service), unknown services and anything ambiguous are
  * refused before any authentication, so they reveal nothing.
  */
-export function parseGitRequest(pathname: string, method: string, query: string, layout: "service" | "external" = "service"): GitPathResult {
+export function parseGitRequest(
+  pathname: string,
+  method: string,
+  query: string,
+  layout: "service" | "external" = "service",
+): GitPathResult {
   const match = (layout === "service" ? SMART_PATH : EXTERNAL_PATH).exec(pathname);
   if (!match) {
     return /\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(pathname)

@@ -21,12 +21,7 @@ function refuse(ctx: Context, status: number, message: string, headers: Record<s
 }
 
 /** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
-export function gitHttpMiddleware(deps: {
-  reposDir: string;
-  gitAccess: GitAccess;
-  gitHost: GitProcessHost;
-  logger: Logger;
-}): Middleware {
+export function gitHttpMiddleware(deps: { reposDir: string; gitAccess: GitAccess; gitHost: GitProcessHost; logger: Logger }): Middleware {
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) {
       await next();

@@ -141,7 +141,8 @@ export function decide(request: GitAccessRequest, credentials: Credentials, fact
     };
   }
   const { basic } = credentials;
-  if (!basic) return failedLogin("malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
+  if (!basic)
+    return failedLogin("malformed authorization header", "Use HTTP Basic authentication with a personal access token as the password");
   if (credentials.secretAsUsername) {
     return failedLogin("token sent as the username", "Put your username in the username and the token in the password");
   }

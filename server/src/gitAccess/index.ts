@@ -4,7 +4,15 @@ import type { Database } from "../db";
 import { sha256Hex } from "../lib/hash";
 import type { MaybePromise } from "../lib/maybeAsync";
 import { ChangeFeed, DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
-import { decide, readCredentials, type Credentials, type Fact, type GitAccessDecision, type GitAccessFacts, type GitAccessRequest } from "./decision";
+import {
+  decide,
+  readCredentials,
+  type Credentials,
+  type Fact,
+  type GitAccessDecision,
+  type GitAccessFacts,
+  type GitAccessRequest,
+} from "./decision";
 import { DecisionEffects, DEFAULT_THROTTLE, type ThrottlePolicy } from "./effects";
 import { FactCache } from "./factCache";
 
@@ -31,7 +39,12 @@ export class GitAccess {
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
-    this.feed = new ChangeFeed(db, (channels, handlers) => database.listen(channels, handlers), logger, options.feedTiming ?? DEFAULT_FEED_TIMING);
+    this.feed = new ChangeFeed(
+      db,
+      (channels, handlers) => database.listen(channels, handlers),
+      logger,
+      options.feedTiming ?? DEFAULT_FEED_TIMING,
+    );
     this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
     this.effects = new DecisionEffects(db, this.cache, logger, throttle);
   }

@@ -22,8 +22,7 @@ export interface AuthHookRequest {
 }
 
 export type AuthHookAnswer =
-  | { status: 204; user: string }
-  | { status: 401 | 403; code: string; message: string; headers: Record<string, string> };
+  { status: 204; user: string } | { status: 401 | 403; code: string; message: string; headers: Record<string, string> };
 
 const MAX_PARSED_REQUESTS = 10_000;
 const MAX_REMEMBERED_URI = 512;
@@ -74,7 +73,12 @@ export function decideAuthHook(gitAccess: GitAccess, request: AuthHookRequest): 
   if (originalMethod !== undefined && (originalMethod.length === 0 || originalMethod.length > MAX_ORIGINAL_METHOD)) {
     return refuse("invalid_original_method", "X-Original-Method must be an HTTP method");
   }
-  const method = originalMethod === undefined ? "GET" : originalMethod === "GET" || originalMethod === "POST" ? originalMethod : originalMethod.toUpperCase();
+  const method =
+    originalMethod === undefined
+      ? "GET"
+      : originalMethod === "GET" || originalMethod === "POST"
+        ? originalMethod
+        : originalMethod.toUpperCase();
   const parsed = parseOriginalRequest(originalUri, method);
   if (!parsed.ok) return refuse("not_a_git_request", parsed.message);
   const decision = gitAccess.authorize({

@@ -6,8 +6,7 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /** Where `project/name` lives on disk. Names are validated before they get here. */
-export const bareRepositoryPath = (reposDir: string, project: string, name: string): string =>
-  path.join(reposDir, project, `${name}.git`);
+export const bareRepositoryPath = (reposDir: string, project: string, name: string): string => path.join(reposDir, project, `${name}.git`);
 
 /** Creates (or, for a folder already there, re-initialises without loss) a bare repository. */
 export async function initBareRepository(directory: string): Promise<void> {

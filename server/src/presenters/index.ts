@@ -48,4 +48,3 @@ export const presentAuditEvent = (event: AuditRow): AuditEventDto => ({
   ip: event.ip,
   createdAt: event.created_at.toISOString(),
 });
-

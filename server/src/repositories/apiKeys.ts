@@ -5,10 +5,7 @@ export async function insertApiKey(db: Queryable, key: { user_id: number; label:
 }
 
 /** The owner of an API key, with the key's id, when the key exists. */
-export const findUserByApiKeyHash = (
-  db: Queryable,
-  keyHash: string,
-): Promise<(UserRow & { api_key_id: number }) | undefined> =>
+export const findUserByApiKeyHash = (db: Queryable, keyHash: string): Promise<(UserRow & { api_key_id: number }) | undefined> =>
   db("api_keys")
     .join("users", "users.id", "api_keys.user_id")
     .where("api_keys.key_hash", keyHash)

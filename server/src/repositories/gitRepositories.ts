@@ -2,15 +2,12 @@ import type { Knex } from "knex";
 import type { Queryable, RepositoryRow } from "./types";
 
 const base = (db: Queryable): Knex.QueryBuilder =>
-  db("repositories")
-    .join("projects", "projects.id", "repositories.project_id")
-    .select("repositories.*", "projects.name as project");
+  db("repositories").join("projects", "projects.id", "repositories.project_id").select("repositories.*", "projects.name as project");
 
 export const findRepository = (db: Queryable, project: string, name: string): Promise<RepositoryRow | undefined> =>
   base(db).where({ "projects.name": project, "repositories.name": name }).first();
 
-export const listRepositories = (db: Queryable): Promise<RepositoryRow[]> =>
-  base(db).orderBy(["projects.name", "repositories.name"]);
+export const listRepositories = (db: Queryable): Promise<RepositoryRow[]> => base(db).orderBy(["projects.name", "repositories.name"]);
 
 export type AccessLevel = "read" | "write";
 
@@ -18,17 +15,10 @@ export type AccessLevel = "read" | "write";
  * Repositories a non-admin user reaches through a membership on the repository or on its
  * project, each with the strongest access those memberships give.
  */
-export async function listReachableRepositories(
-  db: Queryable,
-  userId: number,
-): Promise<(RepositoryRow & { access: AccessLevel })[]> {
+export async function listReachableRepositories(db: Queryable, userId: number): Promise<(RepositoryRow & { access: AccessLevel })[]> {
   const rows = (await base(db)
     .join("memberships", function joinMemberships() {
-      this.on("memberships.repository_id", "=", "repositories.id").orOn(
-        "memberships.project_id",
-        "=",
-        "repositories.project_id",
-      );
+      this.on("memberships.repository_id", "=", "repositories.id").orOn("memberships.project_id", "=", "repositories.project_id");
     })
     .where("memberships.user_id", userId)
     .select(db.raw("max(memberships.access) as access"))
@@ -42,11 +32,7 @@ export async function listReachableRepositories(
 export async function membershipAccess(db: Queryable, userId: number, repositoryId: number): Promise<AccessLevel | null> {
   const row = await db("memberships")
     .join("repositories", function joinRepository() {
-      this.on("memberships.repository_id", "=", "repositories.id").orOn(
-        "memberships.project_id",
-        "=",
-        "repositories.project_id",
-      );
+      this.on("memberships.repository_id", "=", "repositories.id").orOn("memberships.project_id", "=", "repositories.project_id");
     })
     .where({ "memberships.user_id": userId, "repositories.id": repositoryId })
     .max<{ access: AccessLevel | null }>("memberships.access as access")
@@ -90,12 +76,7 @@ export async function listMembers(db: Queryable, repositoryId: number): Promise<
     .select("users.username", "memberships.access");
 }
 
-export async function upsertRepositoryMembership(
-  db: Queryable,
-  userId: number,
-  repositoryId: number,
-  access: AccessLevel,
-): Promise<void> {
+export async function upsertRepositoryMembership(db: Queryable, userId: number, repositoryId: number, access: AccessLevel): Promise<void> {
   // The conflict target names the partial unique index, which knex's onConflict() cannot express.
   await db.raw(
     `INSERT INTO memberships (user_id, repository_id, access) VALUES (?, ?, ?)

@@ -44,5 +44,7 @@ export async function removeInstance(db: Queryable, instanceId: string): Promise
 
 /** Forgets instances that stopped without saying so (killed, or their machine gone). */
 export async function pruneDeadInstances(db: Queryable, deadAfterSeconds: number): Promise<void> {
-  await db("service_instances").where("heartbeat_at", "<", db.raw("now() - make_interval(secs => ?)", [deadAfterSeconds])).delete();
+  await db("service_instances")
+    .where("heartbeat_at", "<", db.raw("now() - make_interval(secs => ?)", [deadAfterSeconds]))
+    .delete();
 }

@@ -35,9 +35,7 @@ export async function deleteToken(db: Queryable, id: number): Promise<void> {
 export async function replaceTokenScope(db: Queryable, tokenId: number, repositoryIds: number[]): Promise<void> {
   await db("personal_access_token_repositories").where({ token_id: tokenId }).delete();
   if (repositoryIds.length > 0) {
-    await db("personal_access_token_repositories").insert(
-      repositoryIds.map((repository_id) => ({ token_id: tokenId, repository_id })),
-    );
+    await db("personal_access_token_repositories").insert(repositoryIds.map((repository_id) => ({ token_id: tokenId, repository_id })));
   }
 }
 

@@ -4,8 +4,7 @@ import type { Queryable, UserRow } from "./types";
 export const findUserByUsername = (db: Queryable, username: string): Promise<UserRow | undefined> =>
   db<UserRow>("users").whereRaw("lower(username) = lower(?)", [username]).first();
 
-export const findUserById = (db: Queryable, id: number): Promise<UserRow | undefined> =>
-  db<UserRow>("users").where({ id }).first();
+export const findUserById = (db: Queryable, id: number): Promise<UserRow | undefined> => db<UserRow>("users").where({ id }).first();
 
 export const listUsers = (db: Queryable): Promise<UserRow[]> => db<UserRow>("users").orderBy("username");
 
@@ -19,10 +18,7 @@ export async function countActiveAdmins(db: Queryable): Promise<number> {
   return Number(row?.count ?? 0);
 }
 
-export async function insertUser(
-  db: Queryable,
-  user: Pick<UserRow, "username" | "password_hash" | "is_admin">,
-): Promise<UserRow> {
+export async function insertUser(db: Queryable, user: Pick<UserRow, "username" | "password_hash" | "is_admin">): Promise<UserRow> {
   const [row] = await db<UserRow>("users").insert(user).returning("*");
   return row as UserRow;
 }

@@ -1,12 +1,6 @@
 import { presentRepository } from "../presenters";
 import { RepositoryParams } from "../schemas/common";
-import {
-  CreateRepositoryBody,
-  MemberSchema,
-  RepositorySchema,
-  SetMemberBody,
-  UpdateRepositoryBody,
-} from "../schemas/repositories";
+import { CreateRepositoryBody, MemberSchema, RepositorySchema, SetMemberBody, UpdateRepositoryBody } from "../schemas/repositories";
 import { UsernameParams } from "../schemas/users";
 import { z } from "../schemas/zod";
 import {
@@ -32,8 +26,7 @@ export function registerRepositoryRoutes(api: Api): void {
     tag: "repositories",
     auth: "user",
     success: { status: 200, description: "Repositories with their PAT access", schema: z.array(RepositorySchema) },
-    handler: async ({ caller }) =>
-      (await listVisibleRepositories(db, caller)).map((r) => presentRepository(r, config.publicUrl)),
+    handler: async ({ caller }) => (await listVisibleRepositories(db, caller)).map((r) => presentRepository(r, config.publicUrl)),
   });
 
   api.route({
@@ -60,10 +53,7 @@ export function registerRepositoryRoutes(api: Api): void {
     success: { status: 200, description: "The repository after the change", schema: RepositorySchema },
     errors: [403, 404],
     handler: async ({ caller, params, body, meta }) =>
-      presentRepository(
-        await setRepositoryPatAccess(db, caller, params.project, params.name, body.patAccess, meta),
-        config.publicUrl,
-      ),
+      presentRepository(await setRepositoryPatAccess(db, caller, params.project, params.name, body.patAccess, meta), config.publicUrl),
   });
 
   api.route({
@@ -113,7 +103,6 @@ export function registerRepositoryRoutes(api: Api): void {
     params: MemberParams,
     success: { status: 204, description: "Removed" },
     errors: [403, 404],
-    handler: ({ caller, params, meta }) =>
-      removeRepositoryMember(db, caller, params.project, params.name, params.username, meta),
+    handler: ({ caller, params, meta }) => removeRepositoryMember(db, caller, params.project, params.name, params.username, meta),
   });
 }

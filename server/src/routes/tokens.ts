@@ -55,8 +55,7 @@ export function registerTokenRoutes(api: Api): void {
     body: UpdateTokenBody,
     success: { status: 200, description: "The token after the change", schema: TokenSchema },
     errors: [404],
-    handler: async ({ caller, params, body, meta }) =>
-      presentToken(await updateOwnToken(db, caller, params.id, body, meta)),
+    handler: async ({ caller, params, body, meta }) => presentToken(await updateOwnToken(db, caller, params.id, body, meta)),
   });
 
   api.route({

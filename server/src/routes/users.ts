@@ -41,7 +41,6 @@ export function registerUserRoutes(api: Api): void {
     body: UpdateUserBody,
     success: { status: 200, description: "The user after the change", schema: UserSchema },
     errors: [403, 404, 409],
-    handler: async ({ caller, params, body, meta }) =>
-      presentUser(await updateUserAccount(db, caller, params.username, body, meta)),
+    handler: async ({ caller, params, body, meta }) => presentUser(await updateUserAccount(db, caller, params.username, body, meta)),
   });
 }

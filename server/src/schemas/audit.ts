@@ -13,9 +13,7 @@ export const AuditEventSchema = z
   })
   .openapi("AuditEvent") satisfies z.ZodType<AuditEventDto>;
 
-export const AuditPageSchema = z
-  .object({ items: z.array(AuditEventSchema), nextCursor: z.number().int().nullable() })
-  .openapi("AuditPage");
+export const AuditPageSchema = z.object({ items: z.array(AuditEventSchema), nextCursor: z.number().int().nullable() }).openapi("AuditPage");
 
 export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50).optional(),

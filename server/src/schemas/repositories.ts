@@ -24,8 +24,6 @@ export const CreateRepositoryBody = z
 
 export const UpdateRepositoryBody = z.strictObject({ patAccess: PatAccess }).openapi("UpdateRepositoryRequest");
 
-export const MemberSchema = z
-  .object({ username: z.string(), access: MemberAccess })
-  .openapi("Member") satisfies z.ZodType<MemberDto>;
+export const MemberSchema = z.object({ username: z.string(), access: MemberAccess }).openapi("Member") satisfies z.ZodType<MemberDto>;
 
 export const SetMemberBody = z.strictObject({ access: MemberAccess }).openapi("SetMemberRequest");

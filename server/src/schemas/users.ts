@@ -16,5 +16,9 @@ export const UpdateUserBody = z
   .openapi("UpdateUserRequest");
 
 export const UsernameParams = z.strictObject({
-  username: z.string().min(1).max(64).openapi({ param: { name: "username", in: "path" }, example: "alice" }),
+  username: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "username", in: "path" }, example: "alice" }),
 });

@@ -25,11 +25,7 @@ export interface AuthenticatedCaller extends Actor {
   apiKeyId: number;
 }
 
-export async function login(
-  db: Queryable,
-  input: LoginRequest,
-  meta: RequestMeta,
-): Promise<{ apiKey: string; user: UserRow }> {
+export async function login(db: Queryable, input: LoginRequest, meta: RequestMeta): Promise<{ apiKey: string; user: UserRow }> {
   const user = await findUserByUsername(db, input.username);
   const ok = (await passwordMatches(user, input.password)) && user?.active === true;
   if (!ok || !user) {

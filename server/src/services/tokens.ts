@@ -1,11 +1,5 @@
 import type { Knex } from "knex";
-import {
-  generatePersonalAccessToken,
-  resolveExpiry,
-  secretHint,
-  type CreateTokenRequest,
-  type UpdateTokenRequest,
-} from "@clarive/shared";
+import { generatePersonalAccessToken, resolveExpiry, secretHint, type CreateTokenRequest, type UpdateTokenRequest } from "@clarive/shared";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { sha256Hex } from "../lib/hash";
 import { anyRepositoryWithPatAccessOn, findRepository, membershipAccess } from "../repositories/gitRepositories";
@@ -56,8 +50,7 @@ async function resolveScope(db: Queryable, actor: Actor, entries: string[]): Pro
   for (const entry of new Set(entries)) {
     const [project = "", name = ""] = entry.split("/");
     const repository = await findRepository(db, project, name);
-    const reachable =
-      repository !== undefined && (actor.isAdmin || (await membershipAccess(db, actor.id, repository.id)) !== null);
+    const reachable = repository !== undefined && (actor.isAdmin || (await membershipAccess(db, actor.id, repository.id)) !== null);
     if (!repository || !reachable) {
       throw new ValidationError(
         `Repository "${entry}" does not exist or you have no access to it`,
@@ -96,9 +89,7 @@ export async function createToken(
       );
     }
     const expiry = resolveExpiry(
-      input.expiresInDays !== undefined
-        ? { expiresInDays: input.expiresInDays }
-        : { expiresAt: new Date(input.expiresAt as string) },
+      input.expiresInDays !== undefined ? { expiresInDays: input.expiresInDays } : { expiresAt: new Date(input.expiresAt as string) },
       settings.max_lifetime_days,
     );
     if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");

@@ -4,7 +4,16 @@ import { ConflictError, NotFoundError } from "../errors";
 import { hashPassword } from "../lib/password";
 import { requireAdmin } from "../policies/admin";
 import type { UserRow } from "../repositories/types";
-import { countActiveAdmins, countUsers, lockUsersTable, findUserById, findUserByUsername, insertUser, listUsers, updateUser } from "../repositories/users";
+import {
+  countActiveAdmins,
+  countUsers,
+  lockUsersTable,
+  findUserById,
+  findUserByUsername,
+  insertUser,
+  listUsers,
+  updateUser,
+} from "../repositories/users";
 import { audit } from "./audit";
 import type { Actor, RequestMeta } from "./types";
 

@@ -100,7 +100,18 @@ describe("Clarive extension in a real VS Code", () => {
 
   it("contributes its commands, and shows no tokens while signed out", async () => {
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ["signIn", "signOut", "refreshTokens", "createToken", "editToken", "activateToken", "deactivateToken", "removeToken", "configureGitRemote", "removeGitCredentials"]) {
+    for (const id of [
+      "signIn",
+      "signOut",
+      "refreshTokens",
+      "createToken",
+      "editToken",
+      "activateToken",
+      "deactivateToken",
+      "removeToken",
+      "configureGitRemote",
+      "removeGitCredentials",
+    ]) {
       assert.ok(commands.includes(`clarive.${id}`), `clarive.${id} is registered`);
     }
     assert.equal(hooks.tokensState().kind, "signed-out");
@@ -116,7 +127,14 @@ describe("Clarive extension in a real VS Code", () => {
   });
 
   it("creates a token: it is on the clipboard, clones the repository with real git, and shows in the tree", async () => {
-    ui.answer({ input: "editor laptop" }, { pick: "30 days" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read & write" }, { message: undefined });
+    ui.answer(
+      { input: "editor laptop" },
+      { pick: "30 days" },
+      { pick: "Selected repositories…" },
+      { pickMany: ["acme/widgets"] },
+      { pick: "Read & write" },
+      { message: undefined },
+    );
     await vscode.commands.executeCommand("clarive.createToken");
     assert.equal(ui.pending, 0);
     const secret = await vscode.env.clipboard.readText();
@@ -145,7 +163,12 @@ describe("Clarive extension in a real VS Code", () => {
   it("edits the token, pre-filled, and the tree shows the change at once", async () => {
     const item = itemNamed("editor laptop");
     assert.ok(item);
-    ui.answer({ input: "editor laptop (read-only)" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read-only" });
+    ui.answer(
+      { input: "editor laptop (read-only)" },
+      { pick: "Selected repositories…" },
+      { pickMany: ["acme/widgets"] },
+      { pick: "Read-only" },
+    );
     await vscode.commands.executeCommand("clarive.editToken", item);
     const prompts = ui.prompts.slice(-4);
     assert.equal(prompts[0]?.value, "editor laptop");
@@ -181,7 +204,10 @@ describe("Clarive extension in a real VS Code", () => {
     );
     const configured = await vscode.commands.executeCommand<{ url: string; remote: string } | undefined>("clarive.configureGitRemote");
     assert.equal(ui.pending, 0);
-    assert.deepEqual(configured && { url: configured.url, remote: configured.remote }, { url: `${serverUrl}/git/acme/widgets.git`, remote: "origin" });
+    assert.deepEqual(configured && { url: configured.url, remote: configured.remote }, {
+      url: `${serverUrl}/git/acme/widgets.git`,
+      remote: "origin",
+    });
 
     await workspaceRepository.push("origin", "main", true);
     const local = (await run("git", ["rev-parse", "HEAD"], workspaceRepository.rootUri.fsPath)).stdout.trim();
@@ -202,7 +228,11 @@ describe("Clarive extension in a real VS Code", () => {
       terminal.sendText(
         `git add terminal.txt && git commit -qm 'from the terminal' && git push origin HEAD:refs/heads/from-terminal > ${marker}.log 2>&1; echo $? > ${marker}.rc`,
       );
-      const rc = await until(() => (fs.existsSync(`${marker}.rc`) ? fs.readFileSync(`${marker}.rc`, "utf8").trim() : undefined), "the terminal's git push", 60_000);
+      const rc = await until(
+        () => (fs.existsSync(`${marker}.rc`) ? fs.readFileSync(`${marker}.rc`, "utf8").trim() : undefined),
+        "the terminal's git push",
+        60_000,
+      );
       const log = fs.existsSync(`${marker}.log`) ? fs.readFileSync(`${marker}.log`, "utf8") : "";
       assert.equal(rc, "0", `git push in the terminal: ${log}`);
       const pushed = await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/from-terminal"]);
@@ -230,8 +260,10 @@ describe("Clarive extension in a real VS Code", () => {
   it("shows an error item, not an exception, when the server fails or goes away", async () => {
     // A stand-in server that accepts the key but fails the token list, then disappears.
     const fake = http.createServer((request, response) => {
-      const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-      if (request.url === "/api/v1/me") json(200, { id: 9, username: "carol", isAdmin: false, active: true, createdAt: new Date().toISOString() });
+      const json = (status: number, body: unknown) =>
+        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      if (request.url === "/api/v1/me")
+        json(200, { id: 9, username: "carol", isAdmin: false, active: true, createdAt: new Date().toISOString() });
       else if (request.url === "/api/v1/tokens") json(503, { error: { code: "unavailable", message: "down for maintenance" } });
       else json(404, { error: { code: "not_found", message: "no" } });
     });

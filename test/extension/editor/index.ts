@@ -27,7 +27,11 @@ export async function run(): Promise<void> {
     });
     runner.on("fail", (test, error: Error) => {
       report.failed++;
-      report.lines.push(`  ✘ ${test.fullTitle()}\n      ${String(error.stack ?? error).split("\n").join("\n      ")}`);
+      report.lines.push(
+        `  ✘ ${test.fullTitle()}\n      ${String(error.stack ?? error)
+          .split("\n")
+          .join("\n      ")}`,
+      );
     });
     runner.on("pending", (test) => {
       report.pending++;

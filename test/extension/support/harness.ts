@@ -25,7 +25,8 @@ export const VSIX = path.join(ROOT, "extension/clarive-git-pats.vsix");
 /** Why the offline editor cannot run here, or undefined when it can. */
 export function editorUnavailable(): string | undefined {
   if (!fs.existsSync(CODE_SERVER)) return `code-server is not installed in ${CACHE}: run test/extension/install-code-server.sh`;
-  if (!fs.existsSync(path.join(NODE24_BIN, "node"))) return `Node 24 is not installed in ${CACHE}: run test/extension/install-code-server.sh`;
+  if (!fs.existsSync(path.join(NODE24_BIN, "node")))
+    return `Node 24 is not installed in ${CACHE}: run test/extension/install-code-server.sh`;
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing: apt-get install chromium`;
   return undefined;
 }
@@ -141,7 +142,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   fs.mkdirSync(home, { recursive: true });
   fs.mkdirSync(path.join(userDataDir, "User"), { recursive: true });
   // git for VS Code's git extension and the terminal: an identity, and no user-level credential helper.
-  fs.writeFileSync(path.join(home, ".gitconfig"), "[user]\n\tname = Editor Suite\n\temail = editor@clarive.test\n[init]\n\tdefaultBranch = main\n");
+  fs.writeFileSync(
+    path.join(home, ".gitconfig"),
+    "[user]\n\tname = Editor Suite\n\temail = editor@clarive.test\n[init]\n\tdefaultBranch = main\n",
+  );
   fs.writeFileSync(
     path.join(userDataDir, "User/settings.json"),
     JSON.stringify(
@@ -180,11 +184,19 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   // An unpacked folder dropped into the extensions folder is dropped as "removed" by this VS Code
   // (it keeps a list of installed extensions), so extra extensions are packaged and installed too.
   for (const extra of options.extraExtensions ?? []) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(extra.folder, "package.json"), "utf8")) as { publisher: string; name: string; version: string };
+    const manifest = JSON.parse(fs.readFileSync(path.join(extra.folder, "package.json"), "utf8")) as {
+      publisher: string;
+      name: string;
+      version: string;
+    };
     const vsix = path.join(base, `${manifest.name}.vsix`);
-    await execFileAsync(path.join(ROOT, "node_modules/.bin/vsce"), ["package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "-o", vsix], {
-      cwd: extra.folder,
-    });
+    await execFileAsync(
+      path.join(ROOT, "node_modules/.bin/vsce"),
+      ["package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "-o", vsix],
+      {
+        cwd: extra.folder,
+      },
+    );
     await execFileAsync(node, [CODE_SERVER, ...common, "--install-extension", vsix], { env, timeout: 120_000 });
     const installed = path.join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
     for (const [name, content] of Object.entries(extra.files)) fs.writeFileSync(path.join(installed, name), content);
@@ -196,9 +208,12 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
     node,
     [
       CODE_SERVER,
-      "--config", configFile,
-      "--auth", "none",
-      "--bind-addr", `127.0.0.1:${port}`,
+      "--config",
+      configFile,
+      "--auth",
+      "none",
+      "--bind-addr",
+      `127.0.0.1:${port}`,
       ...common,
       "--disable-telemetry",
       "--disable-update-check",
@@ -271,7 +286,15 @@ export async function gitWorkspace(): Promise<string> {
   const git = (...args: string[]) =>
     execFileAsync("git", args, {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "Editor Suite", GIT_AUTHOR_EMAIL: "editor@clarive.test", GIT_COMMITTER_NAME: "Editor Suite", GIT_COMMITTER_EMAIL: "editor@clarive.test" },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_AUTHOR_NAME: "Editor Suite",
+        GIT_AUTHOR_EMAIL: "editor@clarive.test",
+        GIT_COMMITTER_NAME: "Editor Suite",
+        GIT_COMMITTER_EMAIL: "editor@clarive.test",
+      },
     });
   await git("init", "-q", "-b", "main");
   fs.writeFileSync(path.join(dir, "README.md"), "# widgets\n");

@@ -5,12 +5,7 @@
  */
 import type { InputOptions, MessageKind, MessageOptions, PickItem, PickOptions, Ui } from "../../../extension/src/ui/ui";
 
-export type Answer =
-  | { input: string }
-  | { pick: string }
-  | { pickMany: string[] }
-  | { message: string | undefined }
-  | { cancel: true };
+export type Answer = { input: string } | { pick: string } | { pickMany: string[] } | { message: string | undefined } | { cancel: true };
 
 export interface RecordedPrompt {
   kind: "input" | "pick" | "pickMany" | "message";
@@ -56,7 +51,12 @@ export class ScriptedUi implements Ui {
   }
 
   async input(options: InputOptions): Promise<string | undefined> {
-    this.prompts.push({ kind: "input", title: options.title, text: options.prompt ?? "", ...(options.value !== undefined && { value: options.value }) });
+    this.prompts.push({
+      kind: "input",
+      title: options.title,
+      text: options.prompt ?? "",
+      ...(options.value !== undefined && { value: options.value }),
+    });
     const answer = this.next("input", options.title);
     if (!answer || "cancel" in answer) return undefined;
     if (!("input" in answer)) {
@@ -99,7 +99,8 @@ export class ScriptedUi implements Ui {
       return undefined;
     }
     const chosen = items.filter((i) => answer.pickMany.includes(i.label));
-    if (chosen.length !== answer.pickMany.length) this.problems.push(`pickMany "${options.title}": missing some of ${answer.pickMany.join(", ")}`);
+    if (chosen.length !== answer.pickMany.length)
+      this.problems.push(`pickMany "${options.title}": missing some of ${answer.pickMany.join(", ")}`);
     return chosen;
   }
 
@@ -108,7 +109,15 @@ export class ScriptedUi implements Ui {
    * other notifications are recorded and dismissed, as a user who ignores them would.
    */
   async message(kind: MessageKind, text: string, options: MessageOptions, ...actions: string[]): Promise<string | undefined> {
-    this.prompts.push({ kind: "message", title: "", text, messageKind: kind, modal: options.modal === true, detail: options.detail, actions });
+    this.prompts.push({
+      kind: "message",
+      title: "",
+      text,
+      messageKind: kind,
+      modal: options.modal === true,
+      detail: options.detail,
+      actions,
+    });
     const head = this.queue[0];
     const takesAnswer = options.modal === true || (actions.length > 0 && head !== undefined && "message" in head);
     if (!takesAnswer) return undefined;
@@ -127,7 +136,10 @@ export class ScriptedUi implements Ui {
 
   /** Throws when a prompt went unanswered, an answer was refused, or answers are left over. */
   assertDone(): void {
-    const issues = [...this.problems, ...(this.queue.length > 0 ? [`${this.queue.length} scripted answers left: ${JSON.stringify(this.queue)}`] : [])];
+    const issues = [
+      ...this.problems,
+      ...(this.queue.length > 0 ? [`${this.queue.length} scripted answers left: ${JSON.stringify(this.queue)}`] : []),
+    ];
     if (issues.length > 0) throw new Error(`Scripted UI: ${issues.join("; ")}`);
   }
 }

@@ -64,8 +64,17 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await rest("POST", "/repositories", admin.apiKey, { project: "acme", name: "gears" });
     await rest("PUT", "/settings/git", admin.apiKey, { patAuthEnabled: true });
     // A few tokens so the tree (and the screenshot) shows each look: expiring soon, read-only, inactive.
-    await rest("POST", "/tokens", admin.apiKey, { description: "CI deploy", expiresInDays: 7, repositories: ["acme/gears"], permission: "read" });
-    const old = await rest<{ id: number }>("POST", "/tokens", admin.apiKey, { description: "old desktop", expiresInDays: 90, permission: "read-write" });
+    await rest("POST", "/tokens", admin.apiKey, {
+      description: "CI deploy",
+      expiresInDays: 7,
+      repositories: ["acme/gears"],
+      permission: "read",
+    });
+    const old = await rest<{ id: number }>("POST", "/tokens", admin.apiKey, {
+      description: "old desktop",
+      expiresInDays: 90,
+      permission: "read-write",
+    });
     await rest("PATCH", `/tokens/${old.id}`, admin.apiKey, { active: false });
     workspace = await gitWorkspace();
     codeServer = await startCodeServer({
@@ -82,7 +91,8 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
   });
 
   after(async function () {
-    if (this.currentTest?.state === "failed" && page) await page.screenshot({ path: path.join(logDir, "failure.png") }).catch(() => undefined);
+    if (this.currentTest?.state === "failed" && page)
+      await page.screenshot({ path: path.join(logDir, "failure.png") }).catch(() => undefined);
     await workbench?.close();
     await codeServer?.stop();
     await service?.stop();
@@ -113,8 +123,14 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await answer(undefined, /Create Token \(2\/4\)/); // 30 days, the first choice
     await answer("Selected repositories", /Create Token \(3\/4\)/);
     // The multi-pick: tick acme/widgets by filtering to it, then accept.
-    await quickInput().locator(".quick-input-title", { hasText: /Create Token \(3\/4\)/ }).waitFor();
-    await quickInput().locator(".monaco-list-row", { hasText: "acme/widgets" }).locator(".monaco-checkbox, input[type=checkbox]").first().click();
+    await quickInput()
+      .locator(".quick-input-title", { hasText: /Create Token \(3\/4\)/ })
+      .waitFor();
+    await quickInput()
+      .locator(".monaco-list-row", { hasText: "acme/widgets" })
+      .locator(".monaco-checkbox, input[type=checkbox]")
+      .first()
+      .click();
     await quickInput().locator("input.input").press("Enter");
     await answer(undefined, /Create Token \(4\/4\)/); // Read & write, the first choice
 
@@ -136,7 +152,9 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     const remote = new URL(`${service.url}/git/acme/widgets.git`);
     remote.username = "admin";
     remote.password = secret;
-    await execFileAsync("git", ["ls-remote", remote.toString()], { env: { PATH: process.env.PATH, GIT_TERMINAL_PROMPT: "0", HOME: logDir } });
+    await execFileAsync("git", ["ls-remote", remote.toString()], {
+      env: { PATH: process.env.PATH, GIT_TERMINAL_PROMPT: "0", HOME: logDir },
+    });
 
     // Widen the side bar so descriptions show in full, then hover the new token for its tooltip.
     const sash = page.locator(".part.sidebar").boundingBox();

@@ -61,9 +61,17 @@ describe("extension commands against a real service", function () {
 
     it("says so on a wrong password, a revoked key or an unreachable server, and stores nothing", async () => {
       const cases: Array<[string, Parameters<TestDeps["ui"]["answer"]>, RegExp]> = [
-        ["bad password", [{ input: server.url }, { pick: "Username and password" }, { input: "admin" }, { input: "wrong-password" }], /wrong username or password/],
+        [
+          "bad password",
+          [{ input: server.url }, { pick: "Username and password" }, { input: "admin" }, { input: "wrong-password" }],
+          /wrong username or password/,
+        ],
         ["bad key", [{ input: server.url }, { pick: "API key" }, { input: "clapi_" + "x".repeat(36) }], /does not accept this API key/],
-        ["down", [{ input: "http://127.0.0.1:9" }, { pick: "Username and password" }, { input: "admin" }, { input: "pw" }], /Cannot reach the Clarive server at http:\/\/127\.0\.0\.1:9/],
+        [
+          "down",
+          [{ input: "http://127.0.0.1:9" }, { pick: "Username and password" }, { input: "admin" }, { input: "pw" }],
+          /Cannot reach the Clarive server at http:\/\/127\.0\.0\.1:9/,
+        ],
       ];
       for (const [name, answers, expected] of cases) {
         const t = testDeps();
@@ -127,7 +135,10 @@ describe("extension commands against a real service", function () {
       assert.deepEqual(created.token.repositories, ["acme/widgets"]);
       assert.ok(!t.logLines.join("\n").includes(secret), "never logged");
       assert.ok(![...t.secrets.values.values()].some((v) => v.includes(secret)), "never stored");
-      assert.ok(t.deps.cachedTokens().some((token) => token.id === created.token.id), "in the tree at once");
+      assert.ok(
+        t.deps.cachedTokens().some((token) => token.id === created.token.id),
+        "in the tree at once",
+      );
     });
 
     it("takes a date, refuses dates out of range in the form, and warns when PAT auth is off", async () => {
@@ -157,7 +168,14 @@ describe("extension commands against a real service", function () {
     it("edits pre-filled, deactivates, activates and removes after a modal confirmation", async () => {
       const t = await signedIn();
       // "All repositories" includes acme/gears, where tokens are refused: a warning, then the secret modal.
-      t.ui.answer({ input: "ci" }, { pick: "30 days" }, { pick: "All repositories" }, { pick: "Read & write" }, { message: "Continue Anyway" }, { message: undefined });
+      t.ui.answer(
+        { input: "ci" },
+        { pick: "30 days" },
+        { pick: "All repositories" },
+        { pick: "Read & write" },
+        { message: "Continue Anyway" },
+        { message: undefined },
+      );
       const created = await createToken(t.deps);
       assert.ok(created);
       const token: TokenDto = created.token;
@@ -250,12 +268,26 @@ describe("extension commands against a real service", function () {
       const t = await signedIn();
       const repo = new FakeRepository("/work/new");
       t.repositories.push(repo);
-      const token: CreatedTokenDto = (await admin.post<CreatedTokenDto>("/tokens", { description: "pasted", expiresInDays: 30, permission: "read" })).body;
-      t.ui.answer({ pick: "acme/widgets" }, { pick: "Paste an existing token" }, { input: token.token }, { pick: "Embed the token in the remote URL" }, { message: undefined });
+      const token: CreatedTokenDto = (
+        await admin.post<CreatedTokenDto>("/tokens", { description: "pasted", expiresInDays: 30, permission: "read" })
+      ).body;
+      t.ui.answer(
+        { pick: "acme/widgets" },
+        { pick: "Paste an existing token" },
+        { input: token.token },
+        { pick: "Embed the token in the remote URL" },
+        { message: undefined },
+      );
       assert.equal(await configureGitRemote(t.deps), undefined, "declining the warning changes nothing");
       assert.equal(repo.remotes.length, 0);
 
-      t.ui.answer({ pick: "acme/widgets" }, { pick: "Paste an existing token" }, { input: token.token }, { pick: "Embed the token in the remote URL" }, { message: EMBED_CONFIRM });
+      t.ui.answer(
+        { pick: "acme/widgets" },
+        { pick: "Paste an existing token" },
+        { input: token.token },
+        { pick: "Embed the token in the remote URL" },
+        { message: EMBED_CONFIRM },
+      );
       const configured = await configureGitRemote(t.deps);
       t.ui.assertDone();
       assert.equal(configured?.embedded, true);
@@ -291,7 +323,14 @@ describe("extension commands against a real service", function () {
 
     it("warns about tokens expiring within the warning days and pre-fills a replacement", async () => {
       const t = await signedIn();
-      t.ui.answer({ input: "expiring soon" }, { pick: "7 days (1 week)" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read-only" }, { message: undefined });
+      t.ui.answer(
+        { input: "expiring soon" },
+        { pick: "7 days (1 week)" },
+        { pick: "Selected repositories…" },
+        { pickMany: ["acme/widgets"] },
+        { pick: "Read-only" },
+        { message: undefined },
+      );
       assert.ok(await createToken(t.deps));
       const replacements: unknown[] = [];
       const notifier = new ExpiryNotifier({
@@ -303,7 +342,10 @@ describe("extension commands against a real service", function () {
       });
       t.ui.answer({ message: CREATE_REPLACEMENT });
       const warned = await notifier.check();
-      assert.deepEqual(warned.map((w) => w.description), ["expiring soon"]);
+      assert.deepEqual(
+        warned.map((w) => w.description),
+        ["expiring soon"],
+      );
       await new Promise((resolve) => setTimeout(resolve, 10));
       assert.deepEqual(replacements, [{ description: "expiring soon", repositories: ["acme/widgets"], permission: "read" }]);
       assert.match(t.ui.messages("warning").join(), /"expiring soon" expires in 7 days/);

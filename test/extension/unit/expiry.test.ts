@@ -39,7 +39,10 @@ describe("expiry formatting", () => {
       tokenFixture({ id: 4, description: "expired" }, -1),
       tokenFixture({ id: 5, description: "fine" }, 60),
     ];
-    assert.deepEqual(tokensExpiringSoon(tokens, 7, NOW).map((t) => t.description), ["sooner", "later"]);
+    assert.deepEqual(
+      tokensExpiringSoon(tokens, 7, NOW).map((t) => t.description),
+      ["sooner", "later"],
+    );
   });
 
   it("formats dates in UTC, whatever the machine's zone", () => {

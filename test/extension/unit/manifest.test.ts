@@ -50,7 +50,10 @@ describe("extension manifest", () => {
     const [container] = contributes.viewsContainers.activitybar;
     assert.equal(container?.title, "Clarive");
     assert.ok(container && fs.existsSync(path.join(root, container.icon)));
-    assert.deepEqual(contributes.views[container?.id ?? ""]?.map((v) => [v.id, v.name]), [["clarive.tokens", "Tokens"]]);
+    assert.deepEqual(
+      contributes.views[container?.id ?? ""]?.map((v) => [v.id, v.name]),
+      [["clarive.tokens", "Tokens"]],
+    );
   });
 
   it("gives every command the Clarive category and a codicon", () => {
@@ -69,8 +72,12 @@ describe("extension manifest", () => {
     const inline = (when: string) => item.filter((e) => e.group?.startsWith("inline") && e.when?.includes(when)).map((e) => e.command);
     assert.deepEqual(inline("viewItem == token:active"), ["clarive.deactivateToken"]);
     assert.deepEqual(inline("viewItem == token:inactive"), ["clarive.activateToken"]);
-    assert.ok(item.some((e) => e.command === "clarive.removeToken" && e.when?.includes("/^token:/")), "remove works on expired tokens too");
-    for (const id of ["clarive.admin.toggleGlobalPatAuth", "clarive.admin.setRepositoryPatAccess"]) assert.equal(palette.get(id), "clarive.isAdmin");
+    assert.ok(
+      item.some((e) => e.command === "clarive.removeToken" && e.when?.includes("/^token:/")),
+      "remove works on expired tokens too",
+    );
+    for (const id of ["clarive.admin.toggleGlobalPatAuth", "clarive.admin.setRepositoryPatAccess"])
+      assert.equal(palette.get(id), "clarive.isAdmin");
   });
 
   it("shows the welcome view while signed out, through a negated context key", () => {

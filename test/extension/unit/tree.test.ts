@@ -79,11 +79,17 @@ describe("token tree items", () => {
       ],
       NOW,
     );
-    assert.deepEqual(sorted.map((t) => t.description), ["active sooner", "active later", "inactive", "expired"]);
+    assert.deepEqual(
+      sorted.map((t) => t.description),
+      ["active sooner", "active later", "inactive", "expired"],
+    );
   });
 
   it("takes the context value from the expiry date even when the list is stale", () => {
-    assert.equal(contextValueOf({ active: true, expired: false, expiresAt: new Date(NOW.getTime() - 1).toISOString() }, NOW), "token:expired");
+    assert.equal(
+      contextValueOf({ active: true, expired: false, expiresAt: new Date(NOW.getTime() - 1).toISOString() }, NOW),
+      "token:expired",
+    );
   });
 });
 
@@ -107,6 +113,9 @@ describe("tokens tree states", () => {
     const [empty] = treeNodes({ kind: "loaded", tokens: [] }, 7, NOW);
     assert.ok(empty && empty.kind === "message" && empty.command === "clarive.createToken");
     const nodes = treeNodes({ kind: "loaded", tokens: [tokenFixture({ id: 1 }, 90), tokenFixture({ id: 2 }, 10)] }, 7, NOW);
-    assert.deepEqual(nodes.map((n) => (n.kind === "token" ? n.token.id : 0)), [2, 1]);
+    assert.deepEqual(
+      nodes.map((n) => (n.kind === "token" ? n.token.id : 0)),
+      [2, 1],
+    );
   });
 });

@@ -8,7 +8,14 @@ import {
   personalAccessTokenProblem,
   serverUrlProblem,
 } from "../../../extension/src/core/validation";
-import { createTokenRequest, expiryChoices, permissionChoices, repositoriesRefusingTokens, repositoryChoices, updateTokenRequest } from "../../../extension/src/core/tokenForm";
+import {
+  createTokenRequest,
+  expiryChoices,
+  permissionChoices,
+  repositoriesRefusingTokens,
+  repositoryChoices,
+  updateTokenRequest,
+} from "../../../extension/src/core/tokenForm";
 import type { RepositoryDto } from "@clarive/shared";
 import { NOW, tokenFixture } from "../support/tokens";
 
@@ -54,21 +61,36 @@ describe("form validation", () => {
 describe("token form choices", () => {
   it("offers the presets 7/30/90/365/730 days (30 first) then a date", () => {
     const choices = expiryChoices(730, NOW);
-    assert.deepEqual(choices.map((c) => c.label), ["30 days", "7 days (1 week)", "90 days", "365 days (1 year)", "730 days (2 years)", "A date…"]);
+    assert.deepEqual(
+      choices.map((c) => c.label),
+      ["30 days", "7 days (1 week)", "90 days", "365 days (1 year)", "730 days (2 years)", "A date…"],
+    );
     assert.equal(choices[0]?.description, "until 2026-07-15");
   });
 
   it("drops presets beyond the server's maxLifetimeDays and puts a prefilled one first", () => {
-    assert.deepEqual(expiryChoices(90, NOW, 7).map((c) => c.label), ["7 days (1 week)", "30 days", "90 days", "A date…"]);
+    assert.deepEqual(
+      expiryChoices(90, NOW, 7).map((c) => c.label),
+      ["7 days (1 week)", "30 days", "90 days", "A date…"],
+    );
   });
 
   it("orders permissions with the preferred first", () => {
-    assert.deepEqual(permissionChoices("read").map((c) => c.permission), ["read", "read-write"]);
+    assert.deepEqual(
+      permissionChoices("read").map((c) => c.permission),
+      ["read", "read-write"],
+    );
   });
 
   it("pre-picks the current scope in the repository multi-pick", () => {
     const choices = repositoryChoices([repository("b/two", true), repository("a/one", false)], ["a/one"]);
-    assert.deepEqual(choices.map((c) => [c.label, c.picked]), [["a/one", true], ["b/two", false]]);
+    assert.deepEqual(
+      choices.map((c) => [c.label, c.picked]),
+      [
+        ["a/one", true],
+        ["b/two", false],
+      ],
+    );
     assert.match(choices[0]?.description ?? "", /PAT auth off/);
   });
 
@@ -80,7 +102,11 @@ describe("token form choices", () => {
   });
 
   it("builds create requests: days or date, scope only when restricted", () => {
-    assert.deepEqual(createTokenRequest(" ci ", { expiresInDays: 30 }, [], "read"), { description: "ci", expiresInDays: 30, permission: "read" });
+    assert.deepEqual(createTokenRequest(" ci ", { expiresInDays: 30 }, [], "read"), {
+      description: "ci",
+      expiresInDays: 30,
+      permission: "read",
+    });
     assert.deepEqual(createTokenRequest("ci", { expiresAt: new Date("2026-07-01T23:59:59Z") }, ["a/b"], "read-write"), {
       description: "ci",
       expiresAt: "2026-07-01T23:59:59.000Z",

@@ -54,9 +54,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     "CREATE UNIQUE INDEX memberships_user_repository_unique ON memberships (user_id, repository_id) WHERE repository_id IS NOT NULL",
   );
-  await knex.raw(
-    "CREATE UNIQUE INDEX memberships_user_project_unique ON memberships (user_id, project_id) WHERE project_id IS NOT NULL",
-  );
+  await knex.raw("CREATE UNIQUE INDEX memberships_user_project_unique ON memberships (user_id, project_id) WHERE project_id IS NOT NULL");
 
   // One row, enforced by the primary key's check: global settings.
   await knex.schema.createTable("git_settings", (t) => {
@@ -88,9 +86,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text("last_used_ip");
     t.index(["user_id"]);
   });
-  await knex.raw(
-    "ALTER TABLE personal_access_tokens ADD CONSTRAINT pat_permission_check CHECK (permission IN ('read', 'read-write'))",
-  );
+  await knex.raw("ALTER TABLE personal_access_tokens ADD CONSTRAINT pat_permission_check CHECK (permission IN ('read', 'read-write'))");
 
   await knex.schema.createTable("personal_access_token_repositories", (t) => {
     t.integer("token_id").notNullable().references("personal_access_tokens.id").onDelete("CASCADE");
