@@ -54,13 +54,15 @@ export function createApp({ db, config, logger, gitAccess, gitHost }: AppDeps): 
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
   koa.use(async (ctx, next) => {
-    if (!ctx.path.startsWith("/api/") || READ_ONLY_METHODS.has(ctx.method)) {
+    // git's own requests change no rights (its pushes move refs, not facts a decision reads).
+    if (READ_ONLY_METHODS.has(ctx.method) || ctx.path.startsWith("/git/")) {
       await next();
       return;
     }
-    // Before the response goes out, for every REST write that may have changed something (all
-    // but refused ones, which change nothing): no instance may decide on the old facts once
-    // the client has the answer (DESIGN §7). One round trip through the change feed.
+    // Before the response goes out, for every other write that may have changed something
+    // (all but refused ones, which change nothing), however its path is spelt: no instance may
+    // decide on the old facts once the client has the answer (DESIGN §7). One round trip
+    // through the change feed.
     let refused = false;
     try {
       await next();

@@ -125,6 +125,20 @@ describe("bad input: always a 4xx in the JSON error shape, never a 500, and noth
     });
   }
 
+  it("a REST path has one spelling: /API/v1/… is 404 and changes nothing", async () => {
+    // Routed case-insensitively, such a write once answered before other instances had seen it.
+    const before = await snapshotDatabase(server.knex);
+    for (const prefix of ["/API/v1", "/Api/V1", "/api/V1"]) {
+      const reply = await fetch(`${server.url}${prefix}/tokens/${tokenId}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${admin.apiKey ?? ""}`, "content-type": "application/json" },
+        body: '{"active":false}',
+      });
+      assert.equal(reply.status, 404, prefix);
+    }
+    assert.equal(await snapshotDatabase(server.knex), before, "the database did not change");
+  });
+
   it("a malformed HTTP request line gets a JSON 400", async () => {
     const reply = await rawRequest(server.url, "GARBAGE\r\n\r\n");
     assert.equal(reply.status, 400);

@@ -18,6 +18,12 @@ describe("client address (one reading for REST, git and the auth hook)", () => {
     assert.equal(clientAddress(req("127.0.0.1", { "x-forwarded-for": "garbage" }), true), "127.0.0.1", "not an address: the peer");
   });
 
+  it("with TRUST_PROXY, an entry with a port (as some load balancers write it) is the address without it", () => {
+    assert.equal(clientAddress(req("127.0.0.1", { "x-forwarded-for": "192.0.2.1:5123" }), true), "192.0.2.1");
+    assert.equal(clientAddress(req("127.0.0.1", { "x-forwarded-for": "[2001:db8::1]:5123" }), true), "2001:db8::1");
+    assert.equal(clientAddress(req("127.0.0.1", { "x-forwarded-for": "[2001:db8::1]" }), true), "2001:db8::1");
+  });
+
   it("reads IPv4-mapped IPv6 peers as plain IPv4", () => {
     assert.equal(clientAddress(req("::ffff:192.0.2.5"), false), "192.0.2.5");
     assert.equal(clientAddress(req("::1"), false), "::1");

@@ -38,22 +38,63 @@ export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">):
   }
   const directory = path.join(config.dataDir, "pg");
   fs.mkdirSync(directory, { recursive: true });
-  const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
-  const knex = pgliteKnex(pglite);
-  await knex.migrate.latest({ migrationSource });
-  return {
-    knex,
-    kind: "pglite",
-    listen: (channels, handlers) => listenPglite(pglite, channels, handlers),
-    close: () => knex.destroy(),
-  };
+  const unlock = lockDataDirectory(directory);
+  try {
+    const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+    const knex = pgliteKnex(pglite);
+    await knex.migrate.latest({ migrationSource });
+    return {
+      knex,
+      kind: "pglite",
+      listen: (channels, handlers) => listenPglite(pglite, channels, handlers),
+      close: () => knex.destroy().finally(unlock),
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+/**
+ * PGlite is a database inside this process: a second process on the same folder would run a
+ * second database over the same files (diverging, and revocations never crossing). Refused.
+ */
+function lockDataDirectory(directory: string): () => void {
+  const lockPath = `${directory}.lock`;
+  for (;;) {
+    try {
+      fs.writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+      return () => fs.rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const owner = Number(fs.readFileSync(lockPath, "utf8"));
+    if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
+      throw new Error(
+        `The embedded database in ${directory} is in use by process ${owner}. Stop it first; several instances need a shared Postgres (DATABASE_URL).`,
+      );
+    }
+    fs.rmSync(lockPath, { force: true }); // left by a process that is gone
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function postgresKnex(connectionString: string): Knex {
   return knexFactory({
     client: "pg",
+    // A request waits at most 10 s for a pooled connection; TCP keepalive finds dead peers.
+    acquireConnectionTimeout: 10_000,
     connection: {
       connectionString,
+      keepAlive: true,
       types: {
         getTypeParser: (oid: number, format: string) =>
           oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown),

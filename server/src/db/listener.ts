@@ -40,12 +40,16 @@ export async function listenPostgres(connectionString: string, channels: string[
       drop();
       scheduleReconnect();
     });
+    // A server that accepts the connection but never answers must not stall reconnection.
+    const deadline = setTimeout(() => destroy(next), 5000);
     try {
       await next.connect();
       for (const channel of channels) await next.query(`LISTEN ${pg.Client.prototype.escapeIdentifier(channel)}`);
     } catch (error) {
       destroy(next);
       throw error;
+    } finally {
+      clearTimeout(deadline);
     }
     if (closed) {
       destroy(next);

@@ -16,8 +16,12 @@ export interface ChangeFeedTiming {
 
 export const DEFAULT_FEED_TIMING: ChangeFeedTiming = { heartbeatMs: 200, staleAfterMs: 750, barrierTimeoutMs: 1000 };
 
-/** Instance rows older than this are not waited for; much older ones are pruned. */
-const LIVE_SECONDS = 2;
+/**
+ * Instance rows older than this are not waited for (a killed instance costs writes the full
+ * barrier wait until then); much older ones are pruned. Wide enough for a step of the
+ * database's clock.
+ */
+const LIVE_SECONDS = 5;
 const DEAD_SECONDS = 60;
 
 export interface ChangeSubscriber {
@@ -46,9 +50,9 @@ type Listen = (channels: string[], handlers: NotificationHandlers) => Promise<Li
  *   `staleAfterMs` ago; otherwise caches are bypassed and the silent connection is replaced.
  * - Strict revocation. `barrier()`, called after a REST write commits, pings every live
  *   instance through the same channel and waits for each to acknowledge, which each does
- *   once the ping, and so every earlier change, has reached its listener. An instance that
- *   does not answer within `barrierTimeoutMs` has by then stopped trusting its cache,
- *   because its own heartbeats stopped coming back before the ping went out.
+ *   once the ping, and so every earlier change, has reached its listener. It never waits
+ *   longer than `barrierTimeoutMs`: an instance that still trusts its cache by then has had
+ *   a heartbeat come back that it sent after the change committed.
  */
 export class ChangeFeed {
   readonly instanceId = randomUUID();
@@ -62,6 +66,7 @@ export class ChangeFeed {
   private beatSeq = 0;
   private readonly beatsInFlight = new Map<number, { sentAt: number; listening: boolean }>();
   private beating = false;
+  private failingSince: number | undefined;
   private pingSeq = 0;
   private readonly barriers = new Map<number, Barrier>();
   private timer: NodeJS.Timeout | undefined;
@@ -112,8 +117,10 @@ export class ChangeFeed {
 
   /**
    * Resolves once every instance that may be serving from its cache has seen every change
-   * committed before the call (or, at worst, after barrierTimeoutMs, when those that did
-   * not answer no longer trust their caches). Never rejects.
+   * committed before the call: when every live instance has acknowledged a ping sent after
+   * them, or at the latest after barrierTimeoutMs. That bound is what makes it strict: an
+   * instance still trusting its cache by then had a heartbeat come back that was sent after
+   * the call began, so after the change, and so it has applied the change. Never rejects.
    */
   async barrier(): Promise<void> {
     if (this.stopped) return;
@@ -122,26 +129,23 @@ export class ChangeFeed {
     const finished = new Promise<void>((resolve) => (done = resolve));
     const barrier: Barrier = { waiting: null, acked: new Set(), done };
     this.barriers.set(seq, barrier);
-    try {
-      const live = await notifyAndListLive(this.db, INSTANCE_CHANNEL, `ping ${this.instanceId} ${seq}`, LIVE_SECONDS);
-      barrier.waiting = new Set(live);
-      // Started only now: the wait must outlast the ping's commit by more than staleAfterMs.
-      const timeout = setTimeout(() => {
-        const missing = [...(barrier.waiting ?? [])].filter((id) => !barrier.acked.has(id));
-        this.logger.warn({ missing }, "instances did not acknowledge a change in time; they stop trusting their caches");
-        done();
-      }, this.timing.barrierTimeoutMs);
-      this.settleIfComplete(barrier);
-      await finished;
-      clearTimeout(timeout);
-    } catch (error) {
-      // The change is committed; a feed that cannot ping must not fail the request. An instance
-      // that cannot reach the database cannot confirm heartbeats either, and stops trusting.
-      this.logger.warn({ err: error }, "could not ask the other instances to acknowledge a change");
-      await new Promise<void>((resolve) => setTimeout(resolve, this.timing.barrierTimeoutMs).unref());
-    } finally {
-      this.barriers.delete(seq);
-    }
+    const timeout = setTimeout(() => {
+      const missing = barrier.waiting ? [...barrier.waiting].filter((id) => !barrier.acked.has(id)) : "the ping was not sent";
+      this.logger.warn({ missing }, "a change was not acknowledged in time; instances that missed it no longer trust their caches");
+      done();
+    }, this.timing.barrierTimeoutMs);
+    notifyAndListLive(this.db, INSTANCE_CHANNEL, `ping ${this.instanceId} ${seq}`, LIVE_SECONDS, this.timing.barrierTimeoutMs).then(
+      (live) => {
+        barrier.waiting = new Set(live);
+        this.settleIfComplete(barrier);
+      },
+      // The change is committed; a ping that fails must not fail the request, which waits out
+      // the bound instead.
+      (error: unknown) => this.logger.warn({ err: error }, "could not ask the other instances to acknowledge a change"),
+    );
+    await finished;
+    clearTimeout(timeout);
+    this.barriers.delete(seq);
   }
 
   private settleIfComplete(barrier: Barrier): void {
@@ -232,6 +236,15 @@ export class ChangeFeed {
     for (const s of this.subscribers) s.onGap();
   }
 
+  /** Logged once when heartbeats start failing, then every minute while they do. */
+  private noteBeatFailure(error: unknown): void {
+    const now = performance.now();
+    if (this.failingSince === undefined || now - this.failingSince > 60_000) {
+      this.failingSince = now;
+      this.logger.warn({ err: error }, "heartbeat failed: git auth reads the database until heartbeats come back");
+    }
+  }
+
   private beat(): void {
     // One at a time: a database that hangs must not pile heartbeats up in the pool.
     if (this.beating || this.stopped) return;
@@ -240,8 +253,12 @@ export class ChangeFeed {
     const listening = this.connected;
     this.beatsInFlight.set(seq, { sentAt: performance.now(), listening });
     if (this.beatsInFlight.size > 1000) this.beatsInFlight.delete(this.beatsInFlight.keys().next().value as number);
-    beatAndNotify(this.db, this.instanceId, listening, INSTANCE_CHANNEL, `beat ${this.instanceId} ${seq}`)
-      .catch((error: unknown) => this.logger.debug({ err: error }, "heartbeat failed"))
+    // A deadline, so a statement stuck on a hung connection cannot stop the heartbeat for good.
+    beatAndNotify(this.db, this.instanceId, listening, INSTANCE_CHANNEL, `beat ${this.instanceId} ${seq}`, 2 * this.timing.staleAfterMs)
+      .then(
+        () => (this.failingSince = undefined),
+        (error: unknown) => this.noteBeatFailure(error),
+      )
       .finally(() => (this.beating = false));
   }
 }

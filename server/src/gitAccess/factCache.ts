@@ -31,6 +31,8 @@ export class FactCache implements ChangeSubscriber {
   private readonly throttles = new Map<string, ThrottleState>();
   /** The throttle mirror is complete (loaded since the last gap). */
   private throttlesLoaded = false;
+  /** Bumped by gaps only: an auth change during a reload must not throw the reload away. */
+  private throttleEpoch = 0;
 
   constructor(
     private readonly db: Knex,
@@ -49,7 +51,7 @@ export class FactCache implements ChangeSubscriber {
     this.invalidate();
     this.throttles.clear();
     this.throttlesLoaded = false;
-    void this.reloadThrottles(this.generation);
+    void this.reloadThrottles(++this.throttleEpoch);
   }
 
   onThrottleChange(payload: string): void {
@@ -63,11 +65,11 @@ export class FactCache implements ChangeSubscriber {
       });
   }
 
-  private async reloadThrottles(generation: number): Promise<void> {
+  private async reloadThrottles(epoch: number): Promise<void> {
     try {
       const rows = await loadLiveThrottles(this.db, this.throttleWindowSeconds);
       // A later gap started its own reload; this one's rows may be older than what it knows.
-      if (generation !== this.generation) return;
+      if (epoch !== this.throttleEpoch) return;
       for (const row of rows) this.noteThrottleState(row.key, toState(row));
       this.throttlesLoaded = true;
     } catch (error) {

@@ -94,7 +94,13 @@ export class GitAccess {
       const step = decide(request, credentials, facts);
       if (!("need" in step)) return this.effects.apply(request, credentials, facts, step);
       const loading = this.load(step.need, request, credentials, facts);
-      if (loading) return loading.then(() => this.settle(request, credentials, facts));
+      if (loading) {
+        return loading.then(() => {
+          // Expiry and blocks are judged at the time of the decision, not of the request's start.
+          facts.now = Date.now();
+          return this.settle(request, credentials, facts);
+        });
+      }
     }
   }
 

@@ -66,7 +66,8 @@ function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where
  * the same objects the OpenAPI document is generated from, so the two cannot drift apart.
  */
 export class Api {
-  readonly router = new Router({ prefix: "/api/v1" });
+  // Case-sensitive: a path has one spelling, so every check keyed on it (the revocation barrier) sees it.
+  readonly router = new Router({ prefix: "/api/v1", sensitive: true });
   readonly registry = new OpenAPIRegistry();
 
   constructor(readonly deps: ApiDeps) {

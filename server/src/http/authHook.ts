@@ -19,6 +19,8 @@ export interface AuthHookRequest {
   originalMethod?: string | undefined;
   /** The git client's address (clientAddress: the peer, or with TRUST_PROXY what the proxy forwards). */
   ip: string;
+  /** The proxy sent the client's address (X-Forwarded-For or X-Real-IP). */
+  forwarded?: true;
 }
 
 export type AuthHookAnswer =
@@ -127,6 +129,12 @@ function hookRequest(rawHeaders: string[], ip: string): AuthHookRequest {
       case 17:
         if (found.originalMethod === undefined && isHeader(name, "x-original-method")) found.originalMethod = value;
         break;
+      case 15:
+        if (isHeader(name, "x-forwarded-for")) found.forwarded = true;
+        break;
+      case 9:
+        if (isHeader(name, "x-real-ip")) found.forwarded = true;
+        break;
     }
   }
   return found;
@@ -166,7 +174,9 @@ function answerAuthHook(deps: AuthHookDeps, req: IncomingMessage, res: ServerRes
     return;
   }
   try {
-    const answer = decideAuthHook(deps.gitAccess, hookRequest(req.rawHeaders, ip));
+    const request = hookRequest(req.rawHeaders, ip);
+    if (request.forwarded && !deps.trustProxy) warnUntrustedProxy(deps.logger);
+    const answer = decideAuthHook(deps.gitAccess, request);
     if (answer instanceof Promise) {
       answer.then(
         (settled) => sendAnswer(done, settled),
@@ -178,6 +188,20 @@ function answerAuthHook(deps: AuthHookDeps, req: IncomingMessage, res: ServerRes
   } catch (thrown) {
     answerFailure(done, thrown);
   }
+}
+
+let warnedUntrustedProxy = false;
+
+/**
+ * A proxy that forwards the client's address to a service that does not believe it makes
+ * every git client share the proxy's address: one client's failed logins lock out all of them.
+ */
+function warnUntrustedProxy(logger: Logger): void {
+  if (warnedUntrustedProxy) return;
+  warnedUntrustedProxy = true;
+  logger.warn(
+    "the auth hook receives X-Forwarded-For or X-Real-IP but TRUST_PROXY is off: every git client counts as the proxy's address for login throttling; set TRUST_PROXY=true behind the proxy",
+  );
 }
 
 interface Done {

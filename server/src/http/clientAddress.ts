@@ -13,11 +13,19 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
     const header = req.headers["x-forwarded-for"];
     const forwarded = Array.isArray(header) ? header.join(",") : header;
     if (forwarded) {
-      const last = forwarded.slice(forwarded.lastIndexOf(",") + 1).trim();
+      const last = withoutPort(forwarded.slice(forwarded.lastIndexOf(",") + 1).trim());
       if (isIP(last)) return plainAddress(last);
     }
   }
   return plainAddress(req.socket.remoteAddress ?? "");
+}
+
+/** Some load balancers write `192.0.2.1:5123` or `[2001:db8::1]:5123`. */
+function withoutPort(entry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  if (bracketed?.[1]) return bracketed[1];
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(entry);
+  return v4WithPort?.[1] ?? entry;
 }
 
 const plainAddress = (address: string): string =>

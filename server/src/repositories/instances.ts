@@ -11,26 +11,37 @@ export async function beatAndNotify(
   listening: boolean,
   channel: string,
   payload: string,
+  timeoutMs: number,
 ): Promise<void> {
-  await db.raw(
-    `INSERT INTO service_instances AS i (id, heartbeat_at, listening) VALUES (?, now(), ?)
+  await db
+    .raw(
+      `INSERT INTO service_instances AS i (id, heartbeat_at, listening) VALUES (?, now(), ?)
      ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), listening = excluded.listening
      RETURNING pg_notify(?, ?)`,
-    [instanceId, listening, channel, payload],
-  );
+      [instanceId, listening, channel, payload],
+    )
+    .timeout(timeoutMs);
 }
 
 /**
  * Sends `payload` on `channel` and returns, from the same snapshot, the instances whose
  * listener was up at a heartbeat within `liveSeconds`.
  */
-export async function notifyAndListLive(db: Queryable, channel: string, payload: string, liveSeconds: number): Promise<string[]> {
-  const result = await db.raw<{ rows: { live: string[] }[] }>(
-    `SELECT pg_notify(?, ?) AS sent,
+export async function notifyAndListLive(
+  db: Queryable,
+  channel: string,
+  payload: string,
+  liveSeconds: number,
+  timeoutMs: number,
+): Promise<string[]> {
+  const result = await db
+    .raw<{ rows: { live: string[] }[] }>(
+      `SELECT pg_notify(?, ?) AS sent,
        coalesce((SELECT array_agg(id) FROM service_instances
                  WHERE listening AND heartbeat_at > now() - make_interval(secs => ?)), '{}') AS live`,
-    [channel, payload, liveSeconds],
-  );
+      [channel, payload, liveSeconds],
+    )
+    .timeout(timeoutMs);
   return result.rows[0]?.live ?? [];
 }
 
