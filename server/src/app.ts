@@ -9,6 +9,7 @@ import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitProcessHost } from "./git/processHost";
 import { gitHttpMiddleware } from "./git/routes";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerCredentialRoutes } from "./routes/credentials";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
 import type { GitAccess } from "./gitAccess";
 import { clientAddressMiddleware } from "./http/clientAddress";
@@ -42,6 +43,7 @@ export function createApp({ db, config, logger, gitAccess, gitHost }: AppDeps): 
   registerUserRoutes(api);
   registerTokenRoutes(api);
   registerAuditRoutes(api);
+  registerCredentialRoutes(api);
   registerGitAuthHookRoute(api);
 
   const docs = new Router();

@@ -44,3 +44,13 @@ export class ConflictError extends DomainError {
     super(409, code, message);
   }
 }
+
+export class TooManyRequestsError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code = "too_many_requests",
+  ) {
+    super(429, code, message);
+  }
+}

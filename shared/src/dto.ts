@@ -111,3 +111,13 @@ export interface ErrorBody {
     details?: unknown;
   };
 }
+
+/** POST /credentials/revoke: strings found somewhere public, each a token or text containing tokens. */
+export interface RevokeCredentialsRequest {
+  credentials: string[];
+}
+
+/** The same for every report, so it reveals nothing about which strings were live tokens. */
+export interface RevokeCredentialsResponse {
+  message: string;
+}

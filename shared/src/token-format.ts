@@ -55,6 +55,22 @@ export const generateApiKey = (): string => generate(API_KEY_PREFIX);
 export const isWellFormedPersonalAccessToken = (candidate: string): boolean => isWellFormed(PAT_PREFIX, candidate);
 export const isWellFormedApiKey = (candidate: string): boolean => isWellFormed(API_KEY_PREFIX, candidate);
 
+const PAT_CANDIDATE = new RegExp(`${PAT_PREFIX}[0-9A-Za-z]{${SECRET_BODY_LENGTH}}(?![0-9A-Za-z])`, "g");
+
+/**
+ * Every real-looking personal access token in a piece of text (a pasted line of code, a log):
+ * our shape with a matching checksum, not part of a longer word. Look-alikes are left out.
+ */
+export function findPersonalAccessTokens(text: string): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(PAT_CANDIDATE)) {
+    const start = match.index;
+    const glued = start > 0 && /[0-9A-Za-z_]/.test(text[start - 1] ?? "");
+    if (!glued && isWellFormedPersonalAccessToken(match[0])) found.add(match[0]);
+  }
+  return [...found];
+}
+
 /** What listings show instead of the secret: the prefix and the last four characters. */
 export function secretHint(secret: string): string {
   const prefix = secret.startsWith(PAT_PREFIX) ? PAT_PREFIX : secret.startsWith(API_KEY_PREFIX) ? API_KEY_PREFIX : "";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   checksum,
+  findPersonalAccessTokens,
   generateApiKey,
   generatePersonalAccessToken,
   isWellFormedApiKey,
@@ -57,5 +58,12 @@ describe("token format (shared)", () => {
   it("hints show the prefix and last four characters only", () => {
     const token = generatePersonalAccessToken();
     assert.equal(secretHint(token), `clapat_…${token.slice(-4)}`);
+  });
+
+  it("finds real-looking tokens in text: checksum valid, not glued to a longer word, each once", () => {
+    const [a, b] = [generatePersonalAccessToken(), generatePersonalAccessToken()];
+    const text = `url=https://alice:${a}@host/x "${b}" again ${a} look-alike ${a.slice(0, -1)}${a.endsWith("x") ? "y" : "x"} glued x${b} ${b}z`;
+    assert.deepEqual(findPersonalAccessTokens(text).sort(), [a, b].sort());
+    assert.deepEqual(findPersonalAccessTokens("clapat_ nothing here"), []);
   });
 });

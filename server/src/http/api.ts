@@ -21,6 +21,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: "Conflict",
   413: "Body larger than 64 KiB",
   415: "Body is not JSON",
+  429: "Too many requests; Retry-After says when to try again",
 };
 
 interface HandlerInput<P, Q, B, Auth> {
@@ -42,7 +43,7 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
   params?: P;
   query?: Q;
   body?: B;
-  success: { status: 200 | 201 | 204; description: string; schema?: z.ZodType };
+  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
   /** Error statuses this route can answer besides 400 (validation) and, with auth, 401. */
   errors?: number[];
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<unknown>;

@@ -1,7 +1,7 @@
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import type { ErrorBody } from "@clarive/shared";
-import { DomainError } from "../errors";
+import { DomainError, TooManyRequestsError } from "../errors";
 
 // Errors raised by Koa, the router and the body parser carry a status but no stable code.
 const HTTP_CODES: Record<number, [code: string, message?: string]> = {
@@ -46,6 +46,7 @@ export function errorMiddleware(logger: Logger): Middleware {
       const { status, body, internal } = errorResponse(err);
       if (internal) logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       ctx.status = status;
+      if (err instanceof TooManyRequestsError) ctx.set("Retry-After", String(err.retryAfterSeconds));
       ctx.body = body;
       ctx.state.errorCode = body.error.code;
     }

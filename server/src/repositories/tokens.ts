@@ -52,3 +52,14 @@ export async function scopesOfTokens(db: Queryable, tokenIds: number[]): Promise
   for (const row of rows) scopes.get(row.token_id)?.push(row.full_name);
   return scopes;
 }
+
+/** Deactivates the active, unexpired tokens among these hashes; returns what it deactivated. */
+export async function deactivateLiveTokensByHash(db: Queryable, tokenHashes: string[]): Promise<Pick<TokenRow, "id" | "user_id">[]> {
+  if (tokenHashes.length === 0) return [];
+  return db<TokenRow>("personal_access_tokens")
+    .whereIn("token_hash", tokenHashes)
+    .andWhere("active", true)
+    .andWhere("expires_at", ">", db.fn.now())
+    .update({ active: false, updated_at: db.fn.now() })
+    .returning(["id", "user_id"]);
+}

@@ -20,6 +20,7 @@ export type AuditAction =
   | "token.activated"
   | "token.deactivated"
   | "token.deleted"
+  | "token.revoked_by_report"
   | "git.auth_failed";
 
 /**
