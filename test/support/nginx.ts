@@ -46,9 +46,15 @@ const canConnect = (options: net.NetConnectOpts) =>
 
 /**
  * Starts fcgiwrap and nginx (each process is ours and is stopped by pid) with a server block,
- * in a temporary prefix. `serverBlock(socketPath)` returns the server {} configuration.
+ * in a temporary prefix. `serverBlock(socketPath)` returns the server {} configuration; `port`
+ * is the one waited for (nginx opens every listening socket before it accepts on any) and named
+ * in `url`, with `scheme` (https when that port terminates TLS).
  */
-export async function startNginx(port: number, serverBlock: (fcgiwrapSocket: string) => string): Promise<NginxFront> {
+export async function startNginx(
+  port: number,
+  serverBlock: (fcgiwrapSocket: string) => string,
+  options: { scheme?: "http" | "https" } = {},
+): Promise<NginxFront> {
   const nginx = findBinary("nginx", ["/usr/sbin/nginx"]);
   const fcgiwrap = findBinary("fcgiwrap", ["/usr/sbin/fcgiwrap"]);
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-nginx-"));
@@ -94,7 +100,7 @@ http {
     throw new Error(`${(error as Error).message}: ${stderr} ${log}`, { cause: error });
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.scheme ?? "http"}://127.0.0.1:${port}`,
     stop: async () => {
       for (const c of children.reverse()) {
         const exited = new Promise((r) => c.once("exit", r));
@@ -107,21 +113,48 @@ http {
   };
 }
 
+export interface ExampleValues {
+  /** Block 1 (git http-backend behind the auth hook), TLS. */
+  gitPort: number;
+  /** Block 2 (the service proxied), TLS. */
+  servicePort: number;
+  /** Block 3 (plain HTTP: redirects browsers, refuses git and the API). */
+  httpPort: number;
+  clarivePort: number;
+  reposDir: string;
+  socket: string;
+  /** PEM: the server certificate (with any intermediates) and its key. */
+  certificate: string;
+  key: string;
+}
+
 /**
- * The shipped example, with its documented assumptions (ports, folders, socket) replaced by
- * this run's. Each assumption must be present, so the example cannot drift from the test.
+ * The shipped example, with its documented assumptions (ports, folders, socket, certificate)
+ * replaced by this run's. Each assumption must occur exactly as often as the example uses it,
+ * so the example cannot drift from the test.
  */
-export function renderExample(values: { listenPort: number; clarivePort: number; reposDir: string; socket: string }): string {
-  let text = fs.readFileSync(EXAMPLE_CONFIG, "utf8");
-  const replacements: [string, string][] = [
-    ["listen 127.0.0.1:8443;", `listen 127.0.0.1:${values.listenPort};`],
-    ["http://127.0.0.1:8080/api/v1/git/auth", `http://127.0.0.1:${values.clarivePort}/api/v1/git/auth`],
-    ["GIT_PROJECT_ROOT /srv/git;", `GIT_PROJECT_ROOT ${values.reposDir};`],
-    ["unix:/run/fcgiwrap.socket;", `unix:${values.socket};`],
+export function renderExample(values: ExampleValues): string {
+  // Comments first: the header names every placeholder once more.
+  let text = fs.readFileSync(EXAMPLE_CONFIG, "utf8").replace(/^\s*#.*$/gm, "");
+  const replacements: [from: string, to: string, times: number][] = [
+    ["listen 443 ssl;\n    server_name git.example.com;", `listen 127.0.0.1:${values.gitPort} ssl;`, 1],
+    ["listen 443 ssl;\n    server_name clarive.example.com;", `listen 127.0.0.1:${values.servicePort} ssl;`, 1],
+    ["listen 80;\n    server_name git.example.com clarive.example.com;", `listen 127.0.0.1:${values.httpPort};`, 1],
+    ["ssl_certificate /etc/ssl/clarive/fullchain.pem;", `ssl_certificate ${values.certificate};`, 2],
+    ["ssl_certificate_key /etc/ssl/clarive/privkey.pem;", `ssl_certificate_key ${values.key};`, 2],
+    ["http://127.0.0.1:8080/api/v1/git/auth;", `http://127.0.0.1:${values.clarivePort}/api/v1/git/auth;`, 1],
+    ["proxy_pass http://127.0.0.1:8080;", `proxy_pass http://127.0.0.1:${values.clarivePort};`, 1],
+    ["GIT_PROJECT_ROOT /srv/git;", `GIT_PROJECT_ROOT ${values.reposDir};`, 1],
+    ["unix:/run/fcgiwrap.socket;", `unix:${values.socket};`, 1],
   ];
-  for (const [from, to] of replacements) {
-    if (!text.includes(from)) throw new Error(`examples/nginx/clarive-git.conf no longer contains "${from}"`);
-    text = text.replace(from, to);
+  for (const [from, to, times] of replacements) {
+    const found = text.split(from).length - 1;
+    if (found !== times) throw new Error(`examples/nginx/clarive-git.conf contains "${from}" ${found} times, not ${times}`);
+    text = text.replaceAll(from, to);
   }
-  return text.replace(/^#.*$/gm, "");
+  // Whatever the test did not replace must not point at this machine's real folders or ports.
+  for (const leftover of ["/etc/ssl/", "/srv/git", "/run/fcgiwrap", "example.com", "listen 443", "listen 80;"]) {
+    if (text.includes(leftover)) throw new Error(`examples/nginx/clarive-git.conf: "${leftover}" left after rendering`);
+  }
+  return text;
 }
