@@ -3,14 +3,69 @@
  * on the same bare repository (~50 MB pack, generated deterministically), in one run.
  * Prints full-clone throughput, no-op fetch latency, the time to push 50 commits, and the
  * ratios against the goals. Run: npm run bench:git-http
+ *
+ * BENCH_TLS=1: the same over https on both sides, with one certificate made for the run
+ * (test/support/tls.ts): the service with its native TLS (TLS_CERT_FILE / TLS_KEY_FILE),
+ * nginx with `listen … ssl` and the same certificate and key; git trusts the run's CA.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import https from "node:https";
 import path from "node:path";
+import type { TLSSocket } from "node:tls";
 import { gitOk, tempDir } from "../test/support/git";
 import { startNginx } from "../test/support/nginx";
 import { freePort, startPostgresCluster } from "../test/support/postgres";
+import { createTestCertificates } from "../test/support/tls";
 import { median, percentile, prepareRepository, printTable, startService } from "./lib";
+
+const TLS = process.env.BENCH_TLS === "1";
+
+// BENCH_TLS=1: make the run's CA and certificate, then run this script again trusting that CA
+// (Node reads NODE_EXTRA_CA_CERTS only when it starts), so its own requests to the https service
+// (readiness, login, creating the token) verify the certificate as git does.
+if (TLS && process.env.BENCH_TLS_CA === undefined) {
+  const certs = createTestCertificates();
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      NODE_EXTRA_CA_CERTS: certs.caCert,
+      BENCH_TLS_CA: certs.caCert,
+      BENCH_TLS_CERT: certs.serverCert,
+      BENCH_TLS_KEY: certs.serverKey,
+    },
+  });
+  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
+  certs.remove();
+  process.exit(code);
+}
+
+const tls = TLS
+  ? {
+      ca: process.env.BENCH_TLS_CA as string,
+      cert: process.env.BENCH_TLS_CERT as string,
+      key: process.env.BENCH_TLS_KEY as string,
+    }
+  : undefined;
+const SCHEME = tls ? "https" : "http";
+/** Every git command of the bench: with TLS, git trusts the run's CA (and nothing else is changed). */
+const gitEnv = (extra: Record<string, string> = {}) => ({ ...extra, ...(tls && { GIT_SSL_CAINFO: tls.ca }) });
+const runGit = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
+  gitOk(args, { ...options, env: gitEnv(options.env) });
+
+/** The TLS version and cipher a server negotiates with Node's client (git's libcurl may pick another cipher). */
+function negotiated(url: string, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca: fs.readFileSync(ca), agent: false }, (response) => {
+      const socket = response.socket as TLSSocket;
+      resolve(`${socket.getProtocol()} ${socket.getCipher().name}`);
+      response.resume();
+    });
+    request.on("error", reject);
+  });
+}
 
 const FILES = 50;
 const FILE_BYTES = 1024 * 1024;
@@ -32,10 +87,10 @@ const fixedDates = { GIT_AUTHOR_DATE: FIXED_DATE, GIT_COMMITTER_DATE: FIXED_DATE
 
 async function generateRepository(): Promise<string> {
   const dir = tempDir("clarive-bench-src-");
-  await gitOk(["init", "-q", "-b", "main", dir]);
+  await runGit(["init", "-q", "-b", "main", dir]);
   for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(dir, `data-${i}.bin`), deterministicBytes(`file-${i}`, FILE_BYTES));
-  await gitOk(["add", "."], { cwd: dir });
-  await gitOk(["commit", "-qm", "bench data"], { cwd: dir, env: fixedDates });
+  await runGit(["add", "."], { cwd: dir });
+  await runGit(["commit", "-qm", "bench data"], { cwd: dir, env: fixedDates });
   return dir;
 }
 
@@ -78,32 +133,32 @@ async function measureInterleaved(targets: [Target, Target], packBytes: number):
   for (let i = 0; i < CLONES; i++) {
     for (const t of inTurns(i)) {
       const dir = path.join(tempDir(), "clone.git");
-      clones[t].push(await timed(() => gitOk(["clone", "-q", "--bare", targets[t].url, dir])));
+      clones[t].push(await timed(() => runGit(["clone", "-q", "--bare", targets[t].url, dir])));
       fs.rmSync(path.dirname(dir), { recursive: true, force: true });
     }
   }
   const work = await Promise.all(
     targets.map(async (target) => {
       const dir = path.join(tempDir(), "wc");
-      await gitOk(["clone", "-q", target.url, dir]);
-      await gitOk(["fetch", "-q", "origin"], { cwd: dir }); // warm-up
+      await runGit(["clone", "-q", target.url, dir]);
+      await runGit(["fetch", "-q", "origin"], { cwd: dir }); // warm-up
       return dir;
     }),
   );
   for (let i = 0; i < FETCHES; i++) {
-    for (const t of inTurns(i)) fetches[t].push(await timed(() => gitOk(["fetch", "-q", "origin"], { cwd: work[t] })));
+    for (const t of inTurns(i)) fetches[t].push(await timed(() => runGit(["fetch", "-q", "origin"], { cwd: work[t] })));
   }
   for (let run = 0; run < PUSHES; run++) {
     for (const t of inTurns(run)) {
       const cwd = work[t] as string;
       const branch = `bench-${targets[t].name}-${run}`;
-      await gitOk(["checkout", "-q", "-B", branch, "origin/main"], { cwd });
+      await runGit(["checkout", "-q", "-B", branch, "origin/main"], { cwd });
       for (let c = 0; c < 50; c++) {
         fs.writeFileSync(path.join(cwd, "log.txt"), `${branch} commit ${c}\n`);
-        await gitOk(["add", "log.txt"], { cwd });
-        await gitOk(["commit", "-qm", `commit ${c}`], { cwd });
+        await runGit(["add", "log.txt"], { cwd });
+        await runGit(["commit", "-qm", `commit ${c}`], { cwd });
       }
-      pushes[t].push(await timed(() => gitOk(["push", "-q", "origin", branch], { cwd })));
+      pushes[t].push(await timed(() => runGit(["push", "-q", "origin", branch], { cwd })));
     }
   }
   for (const dir of work) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
@@ -131,16 +186,22 @@ async function databaseEnv(): Promise<{ env: Record<string, string>; stop(): voi
 }
 
 const database = await databaseEnv();
-const service = await startService(database.env);
+const service = await startService({ ...database.env, ...(tls && { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key }) });
 let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const token = await prepareRepository(service.admin, "bench", "big");
   const source = await generateRepository();
-  const serviceUrl = (user: string, secret: string) => `${service.url.replace("http://", `http://${user}:${secret}@`)}/git/bench/big.git`;
-  await gitOk(["push", "-q", serviceUrl("admin", token), "main"], { cwd: source });
+  const withCredentials = (base: string, user: string, secret: string) => {
+    const url = new URL(`${base}/git/bench/big.git`);
+    url.username = user;
+    url.password = secret;
+    return url.toString();
+  };
+  const serviceUrl = (user: string, secret: string) => withCredentials(service.url, user, secret);
+  await runGit(["push", "-q", serviceUrl("admin", token), "main"], { cwd: source });
   const bare = path.join(service.reposDir, "bench", "big.git");
   // A small push is stored as loose objects; a served repository is normally packed.
-  await gitOk(["--git-dir", bare, "repack", "-adq"]);
+  await runGit(["--git-dir", bare, "repack", "-adq"]);
   const packBytes = fs
     .readdirSync(path.join(bare, "objects", "pack"))
     .filter((f) => f.endsWith(".pack"))
@@ -155,7 +216,8 @@ try {
   nginx = await startNginx(
     nginxPort,
     (socket) => `server {
-      listen 127.0.0.1:${nginxPort};
+      listen 127.0.0.1:${nginxPort}${tls ? " ssl" : ""};
+      ${tls ? `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; ssl_protocols TLSv1.2 TLSv1.3;` : ""}
       client_max_body_size 0;
       location ~ ^/git(/.*)$ {
         auth_basic "git";
@@ -171,20 +233,27 @@ try {
         fastcgi_buffering off;
       }
     }`,
+    { scheme: SCHEME },
   );
   const targets: [Target, Target] = [
     { name: "clarive", url: serviceUrl("admin", token) },
-    { name: "nginx", url: `${nginx.url.replace("http://", `http://admin:${token}@`)}/git/bench/big.git` },
+    { name: "nginx", url: withCredentials(nginx.url, "admin", token) },
   ];
   process.stdout.write(
     `repository: ${FILES} files × ${FILE_BYTES / 1024 / 1024} MiB, pack ${(packBytes / 1024 / 1024).toFixed(1)} MiB; ` +
       `${CLONES} clones, ${FETCHES} no-op fetches, ${PUSHES} pushes of 50 commits per target, interleaved; ` +
       `database ${process.env.BENCH_DB === "pglite" ? "PGlite" : "Postgres"}; ${new Date().toISOString()}\n`,
   );
+  if (tls) {
+    process.stdout.write(
+      `TLS, one certificate (RSA 2048) for both: clarive ${await negotiated(`${service.url}/api/v1/openapi.json`, tls.ca)}, ` +
+        `nginx ${await negotiated(`${nginx.url}/git/`, tls.ca)}\n`,
+    );
+  }
   const { figures, paired } = await measureInterleaved(targets, packBytes);
   const [c, n] = figures as [Figures, Figures];
   printTable(
-    "git over HTTP: Clarive service vs nginx + fcgiwrap + git http-backend (medians)",
+    `git over ${tls ? "HTTPS" : "HTTP"}: Clarive service vs nginx + fcgiwrap + git http-backend (medians)`,
     ["measure", "clarive", "nginx"],
     [
       ["full clone MiB/s", c.cloneMBps.toFixed(1), n.cloneMBps.toFixed(1)],

@@ -45,7 +45,11 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   signalGroup("SIGKILL");
 }
 
-/** The service as its own process (`tsx server/src/main.ts`), as `npm start` runs it. */
+/**
+ * The service as its own process (`tsx server/src/main.ts`), as `npm start` runs it. With
+ * TLS_CERT_FILE and TLS_KEY_FILE in `env` it is reached over https (the caller's Node must trust
+ * the certificate's CA: NODE_EXTRA_CA_CERTS).
+ */
 export async function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-bench-"));
   const port = await freePort();
@@ -60,8 +64,28 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilUp(`${url}/api/v1/openapi.json`, child, "the service");
+  const tls = env.TLS_CERT_FILE !== undefined && env.TLS_KEY_FILE !== undefined;
+  const url = `${tls ? "https" : "http"}://127.0.0.1:${port}`;
+  try {
+    await waitUntilUp(`${url}/api/v1/openapi.json`, child, "the service");
+  } catch (error) {
+    // A build without native TLS ignores TLS_CERT_FILE and answers plain HTTP on the port.
+    const plain = tls
+      ? await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      : false;
+    await stopChild(child);
+    if (plain) {
+      throw new Error(
+        "the service answered plain HTTP with TLS_CERT_FILE and TLS_KEY_FILE set: this build has no native TLS " +
+          "(issue 15, point 1), so BENCH_TLS=1 cannot measure it",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   const login = await new Client(url).post<LoginResponse>("/auth/login", { username: "admin", password: BENCH_ADMIN_PASSWORD });
   return {
     url,
