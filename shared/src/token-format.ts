@@ -71,6 +71,15 @@ export function findPersonalAccessTokens(text: string): string[] {
   return [...found];
 }
 
+const SECRET_LIKE = /clap(?:at|i)(?:_|%5[Ff])[0-9A-Za-z]+/g;
+
+/**
+ * Text with anything shaped like one of our secrets (even a look-alike, even with the `_`
+ * percent-encoded) replaced by its hint: for what is logged or audited from client input.
+ */
+export const redactSecrets = (text: string): string =>
+  text.includes("clap") ? text.replace(SECRET_LIKE, (secret) => secretHint(secret.replace(/%5[Ff]/, "_"))) : text;
+
 /** What listings show instead of the secret: the prefix and the last four characters. */
 export function secretHint(secret: string): string {
   const prefix = secret.startsWith(PAT_PREFIX) ? PAT_PREFIX : secret.startsWith(API_KEY_PREFIX) ? API_KEY_PREFIX : "";

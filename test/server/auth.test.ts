@@ -29,6 +29,16 @@ describe("REST authentication", () => {
     assert.ok(!JSON.stringify(stored).includes(reply.body.apiKey));
   });
 
+  it("answers that carry a secret (login, token creation) may not be cached", async () => {
+    const login = await new Client(server.url).post<LoginResponse>("/auth/login", { username: "admin", password: ADMIN_PASSWORD });
+    assert.equal(login.headers.get("cache-control"), "no-store");
+    await setPatAuth(admin, true);
+    const created = await admin.post("/tokens", { description: "cache", expiresInDays: 7, permission: "read" });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get("cache-control"), "no-store");
+    assert.equal((await admin.get("/tokens")).headers.get("cache-control"), null, "listings hold no secret");
+  });
+
   it("GET /me returns the caller", async () => {
     const reply = await admin.get<UserDto>("/me");
     assert.equal(reply.status, 200);
@@ -47,6 +57,16 @@ describe("REST authentication", () => {
     assert.deepEqual(failures.map((e) => e.actor).sort(), ["admin", "ghost"]);
     assert.ok(failures.every((e) => e.ip === "127.0.0.1"));
     assert.ok(audit.body.items.some((e) => e.action === "login.succeeded" && e.actor === "admin"));
+  });
+
+  it("a token typed as the login username is never stored whole, only its hint", async () => {
+    const { token } = await createToken(admin);
+    const reply = await new Client(server.url).post<ErrorReply>("/auth/login", { username: token, password: "whatever1" });
+    assert.equal(reply.status, 401);
+    const rows = await server.knex("audit_events").select("*");
+    assert.ok(!JSON.stringify(rows).includes(token), "not in the audit table");
+    const events = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items;
+    assert.ok(events.some((e) => e.action === "login.failed" && e.actor === `clapat_…${token.slice(-4)}`));
   });
 
   it("no, malformed or unknown API keys are 401 with a reason", async () => {

@@ -35,6 +35,17 @@ describe("request log", () => {
     for (const secret of [ADMIN_PASSWORD, admin.apiKey ?? "?", token]) assert.ok(!all.includes(secret));
   });
 
+  it("logs a token pasted into a URL path only as its hint", async () => {
+    const admin = await loginAdmin(server);
+    const { token } = await createToken(admin);
+    lines.length = 0;
+    await admin.get(`/tokens/${token}`);
+    await fetch(`${server.url}/git/${token.replace("_", "%5F")}/x.git/info/refs?service=git-upload-pack`);
+    const paths = lines.map((l) => (JSON.parse(l) as { path?: string }).path).filter(Boolean);
+    assert.deepEqual(paths, [`/api/v1/tokens/clapat_…${token.slice(-4)}`, `/git/clapat_…${token.slice(-4)}/x.git/info/refs`]);
+    assert.ok(!lines.join("\n").includes(token.slice(7)));
+  });
+
   it("logs the auth hook, answered outside Koa, in the same shape and without the token", async () => {
     const admin = await loginAdmin(server);
     await createRepository(admin, "logs", "hooked");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   checksum,
   findPersonalAccessTokens,
+  redactSecrets,
   generateApiKey,
   generatePersonalAccessToken,
   isWellFormedApiKey,
@@ -65,5 +66,12 @@ describe("token format (shared)", () => {
     const text = `url=https://alice:${a}@host/x "${b}" again ${a} look-alike ${a.slice(0, -1)}${a.endsWith("x") ? "y" : "x"} glued x${b} ${b}z`;
     assert.deepEqual(findPersonalAccessTokens(text).sort(), [a, b].sort());
     assert.deepEqual(findPersonalAccessTokens("clapat_ nothing here"), []);
+  });
+
+  it("redacts anything shaped like a secret to its hint, look-alikes and percent-encoded ones too", () => {
+    const [pat, key] = [generatePersonalAccessToken(), generateApiKey()];
+    const out = redactSecrets(`/a/${pat}/b ${key} clapat%5Fabcdefgh1234 clapat_short`);
+    assert.equal(out, `/a/clapat_…${pat.slice(-4)}/b clapi_…${key.slice(-4)} clapat_…1234 clapat_…hort`);
+    assert.equal(redactSecrets("/api/v1/tokens/12"), "/api/v1/tokens/12");
   });
 });

@@ -43,7 +43,8 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
   params?: P;
   query?: Q;
   body?: B;
-  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType };
+  /** `secret`: the answer holds a secret shown only once, which no cache may keep. */
+  success: { status: 200 | 201 | 202 | 204; description: string; schema?: z.ZodType; secret?: true };
   /** Error statuses this route can answer besides 400 (validation) and, with auth, 401. */
   errors?: number[];
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, Auth>) => Promise<unknown>;
@@ -101,6 +102,7 @@ export class Api {
         ctx,
       });
       ctx.status = spec.success.status;
+      if (spec.success.secret) ctx.set("Cache-Control", "no-store");
       if (spec.success.status !== 204) ctx.body = result;
     });
   }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { redactSecrets } from "@clarive/shared";
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import { isoTimeNow, ownDestination } from "../logger";
@@ -66,14 +67,15 @@ export function logWhenDone(logger: Logger, res: ServerResponse, started: number
 }
 
 /**
- * One line per request. Only the path is logged: query strings and headers may carry secrets
- * (a token pasted into a URL); credentials never appear in a path.
+ * One line per request. Only the path is logged, with anything shaped like a secret replaced by
+ * its hint: query strings and headers may carry secrets (a token pasted into a URL).
  */
 export function requestLogMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
     logWhenDone(logger, ctx.res, performance.now(), () => ({
       method: ctx.method,
-      path: ctx.path,
+      // A token pasted into a URL path must not reach the log either.
+      path: redactSecrets(ctx.path),
       ip: ctx.ip,
       user: (ctx.state.user as string | undefined) ?? null,
       error: (ctx.state.errorCode as string | undefined) ?? null,

@@ -14,7 +14,7 @@ export function registerAuthRoutes(api: Api): void {
     tag: "auth",
     auth: "none",
     body: LoginBody,
-    success: { status: 201, description: "The new API key (shown only here) and the user", schema: LoginResponseSchema },
+    success: { status: 201, description: "The new API key (shown only here) and the user", schema: LoginResponseSchema, secret: true },
     errors: [401],
     handler: async ({ body, meta }) => {
       const { apiKey, user } = await login(db, body, meta);

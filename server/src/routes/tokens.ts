@@ -25,7 +25,7 @@ export function registerTokenRoutes(api: Api): void {
     tag: "tokens",
     auth: "user",
     body: CreateTokenBody,
-    success: { status: 201, description: "The token, with its secret", schema: CreatedTokenSchema },
+    success: { status: 201, description: "The token, with its secret", schema: CreatedTokenSchema, secret: true },
     errors: [403],
     handler: async ({ caller, body, meta }) => {
       const { view, token } = await createToken(db, caller, body, meta);

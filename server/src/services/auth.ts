@@ -1,4 +1,4 @@
-import { generateApiKey, isWellFormedApiKey, PAT_PREFIX, type LoginRequest } from "@clarive/shared";
+import { generateApiKey, isWellFormedApiKey, PAT_PREFIX, redactSecrets, type LoginRequest } from "@clarive/shared";
 import { UnauthenticatedError } from "../errors";
 import { sha256Hex } from "../lib/hash";
 import { hashPassword, verifyPassword } from "../lib/password";
@@ -29,7 +29,9 @@ export async function login(db: Queryable, input: LoginRequest, meta: RequestMet
   const user = await findUserByUsername(db, input.username);
   const ok = (await passwordMatches(user, input.password)) && user?.active === true;
   if (!ok || !user) {
-    await audit(db, user ? { id: user.id, username: user.username } : { id: null, username: input.username }, "login.failed", null, meta);
+    // A token or key typed as the username must not be stored whole in the audit trail.
+    const actor = user ? { id: user.id, username: user.username } : { id: null, username: redactSecrets(input.username) };
+    await audit(db, actor, "login.failed", null, meta);
     throw new UnauthenticatedError("Wrong username or password", "invalid_credentials");
   }
   const apiKey = generateApiKey();
