@@ -13,7 +13,10 @@ import { editToken, removeToken, setTokenActive, type TokenTarget } from "./comm
 import type { TokensState } from "./core/treeModel";
 import type { TokenFormPrefill } from "./core/tokenForm";
 import { ExpiryNotifier } from "./expiryNotifier";
+import { Transport } from "./api/transport";
+import { CaTrustRecords } from "./git/caTrust";
 import { GitCredentialStore } from "./git/credentialStore";
+import { localGitConfig } from "./git/gitConfig";
 import { Session } from "./session";
 import type { Ui } from "./ui/ui";
 import { CredentialsProviderRegistration, gitApi } from "./vscode/git";
@@ -40,7 +43,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
   const windowUi = new WindowUi();
   let ui: Ui = windowUi;
 
-  const session = new Session(context.secrets, (key, value) => vscode.commands.executeCommand("setContext", key, value), { log });
+  // clarive.caCertificate is read at each request: a changed setting applies without a reload.
+  const transport = new Transport({ caCertificate: () => vscodeSettings.caCertificate() });
+  const session = new Session(context.secrets, (key, value) => vscode.commands.executeCommand("setContext", key, value), {
+    log,
+    fetch: transport.fetch,
+    caFile: () => transport.caFile(),
+  });
   const credentials = new GitCredentialStore(context.secrets);
   const warningDays = () => vscodeSettings.expiryWarningDays();
   const tree = new TokensTreeProvider(session, warningDays, () => void onSessionRejected());
@@ -59,6 +68,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     },
     cachedTokens: () => tree.tokens,
     gitApi,
+    gitConfig: (folder) => localGitConfig(folder, async () => (await gitApi())?.git?.path ?? "git"),
+    caFile: () => transport.caFile(),
+    caTrust: new CaTrustRecords(context.globalState),
     terminalAuthenticationEnabled: () => vscode.workspace.getConfiguration("git").get<boolean>("terminalAuthentication", true),
     now: () => new Date(),
   };
@@ -129,6 +141,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
         void providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
       }
       if (event.affectsConfiguration("clarive.expiryWarningDays")) void deps.refreshTokens();
+      // A CA that now makes the server reachable: the refresh completes a sign-in that was waiting.
+      if (event.affectsConfiguration("clarive.caCertificate")) void vscode.commands.executeCommand("clarive.refreshTokens");
     }),
     { dispose: () => notifier.stop() },
   );

@@ -15,7 +15,8 @@ import type {
   UpdateTokenRequest,
   UserDto,
 } from "@clarive/shared";
-import { ApiError, NotAClariveServerError, ServerUnreachableError } from "./errors";
+import { codedError, describeCertificateProblem } from "../core/certificates";
+import { ApiError, CaCertificateError, NotAClariveServerError, ServerCertificateError, ServerUnreachableError } from "./errors";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -23,6 +24,8 @@ export interface ClientOptions {
   fetch?: FetchFunction;
   log?: (line: string) => void;
   timeoutMs?: number;
+  /** The CA file the transport trusts besides the defaults (`clarive.caCertificate`), to word certificate failures. */
+  caFile?: () => string | undefined;
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {
@@ -35,6 +38,7 @@ export class ClariveClient {
   private readonly fetchFn: FetchFunction;
   private readonly log: (line: string) => void;
   private readonly timeoutMs: number;
+  private readonly caFile: () => string | undefined;
 
   constructor(
     readonly serverUrl: string,
@@ -44,11 +48,17 @@ export class ClariveClient {
     this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
     this.log = options.log ?? (() => undefined);
     this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.caFile = options.caFile ?? (() => undefined);
   }
 
   /** The same server with another API key (after login). */
   withApiKey(apiKey: string): ClariveClient {
-    return new ClariveClient(this.serverUrl, apiKey, { fetch: this.fetchFn, log: this.log, timeoutMs: this.timeoutMs });
+    return new ClariveClient(this.serverUrl, apiKey, {
+      fetch: this.fetchFn,
+      log: this.log,
+      timeoutMs: this.timeoutMs,
+      caFile: this.caFile,
+    });
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -64,6 +74,16 @@ export class ClariveClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
+      if (error instanceof CaCertificateError) {
+        this.log(`${method} ${path} -> not sent (${error.message})`);
+        throw error;
+      }
+      const coded = codedError(error);
+      const sentence = coded && this.serverUrl.startsWith("https:") ? this.certificateSentence(coded.code, coded.message) : undefined;
+      if (coded && sentence) {
+        this.log(`${method} ${path} -> TLS failure ${coded.code}`);
+        throw new ServerCertificateError(this.serverUrl, coded.code, sentence);
+      }
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
       const reason = cause ?? (error instanceof Error ? error.message : String(error));
       this.log(`${method} ${path} -> unreachable (${reason})`);
@@ -82,6 +102,16 @@ export class ClariveClient {
       throw new NotAClariveServerError(this.serverUrl, response.status);
     }
     return parsed as T;
+  }
+
+  private certificateSentence(code: string, message: string): string | undefined {
+    let caFile: string | undefined;
+    try {
+      caFile = this.caFile();
+    } catch {
+      caFile = undefined;
+    }
+    return describeCertificateProblem(code, { serverUrl: this.serverUrl, ...(caFile && { caFile }) }, message);
   }
 
   login(username: string, password: string, label: string): Promise<LoginResponse> {

@@ -17,7 +17,7 @@ export class ApiError extends Error {
   }
 }
 
-/** The server could not be reached at all (refused, DNS, TLS, timeout). */
+/** The server could not be reached at all (refused, DNS, timeout; TLS: ServerCertificateError below). */
 export class ServerUnreachableError extends Error {
   constructor(
     readonly serverUrl: string,
@@ -25,6 +25,33 @@ export class ServerUnreachableError extends Error {
   ) {
     super(`Cannot reach the Clarive server at ${serverUrl}: ${reason}`);
     this.name = "ServerUnreachableError";
+  }
+}
+
+/**
+ * The connection was refused over the server's certificate (untrusted CA, expired, wrong name…),
+ * worded as a sentence; `code` keeps Node's code for the log. A kind of unreachable: nothing was sent.
+ */
+export class ServerCertificateError extends ServerUnreachableError {
+  constructor(
+    serverUrl: string,
+    readonly code: string,
+    readonly sentence: string,
+  ) {
+    super(serverUrl, sentence);
+    this.name = "ServerCertificateError";
+    this.message = `Cannot connect securely to the Clarive server at ${serverUrl}: ${sentence}`;
+  }
+}
+
+/** `clarive.caCertificate` names a file that cannot be used (not absolute, unreadable, no PEM certificate). */
+export class CaCertificateError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = "CaCertificateError";
   }
 }
 
@@ -41,7 +68,12 @@ export class NotAClariveServerError extends Error {
 
 /** One sentence for a notification, whatever went wrong. */
 export function describeError(error: unknown): string {
-  if (error instanceof ApiError || error instanceof ServerUnreachableError || error instanceof NotAClariveServerError) {
+  if (
+    error instanceof ApiError ||
+    error instanceof ServerUnreachableError ||
+    error instanceof NotAClariveServerError ||
+    error instanceof CaCertificateError
+  ) {
     return error.message;
   }
   return error instanceof Error ? error.message : String(error);

@@ -8,6 +8,7 @@ import path from "node:path";
 import { describeError } from "../api/errors";
 import { gitRemoteUrl, gitRemoteUrlWithToken, hasEmbeddedClariveToken, repositoryFromRemoteUrl, withoutCredentials } from "../core/urls";
 import { personalAccessTokenProblem } from "../core/validation";
+import { sslCaInfoKey } from "../core/certificates";
 import { credentialKeyOf } from "../core/credentialMatching";
 import type { Repository } from "../git/gitApi";
 import { requireSignedIn, type CommandDeps } from "./deps";
@@ -28,6 +29,8 @@ export interface ConfiguredRemote {
   url: string;
   repository: string;
   embedded: boolean;
+  /** The CA file git in this repository now trusts for the server (`http.<server>/.sslCAInfo`), if any. */
+  caFile?: string;
 }
 
 async function pickWorkspaceRepository(deps: CommandDeps): Promise<Repository | undefined> {
@@ -140,13 +143,53 @@ async function chooseEmbedding(deps: CommandDeps): Promise<boolean | undefined> 
   return confirmed === EMBED_CONFIRM ? true : undefined;
 }
 
-async function pointRemoteAt(repository: Repository, remote: string, url: string): Promise<void> {
+async function pointRemoteAt(deps: CommandDeps, repository: Repository, remote: string, url: string): Promise<void> {
   if (repository.state.remotes.some((existing) => existing.name === remote)) {
-    await repository.setConfig(`remote.${remote}.url`, url);
+    // Not repository.setConfig: it appends (--add), and a remote with two URLs pushes to both.
+    await deps.gitConfig(repository.rootUri.fsPath).set(`remote.${remote}.url`, url);
   } else {
     await repository.addRemote(remote, url);
   }
   await repository.status();
+}
+
+/**
+ * For an https server and a CA file chosen in `clarive.caCertificate`: makes git in this repository
+ * (the integrated terminal's included) trust it, with `http.<server>/.sslCAInfo` in the repository's
+ * own config (never the global one), set exactly once. Without a CA file, removes the key if this
+ * extension wrote it before and it is unchanged. Returns the CA file set.
+ */
+async function applyCaTrust(deps: CommandDeps, folder: string, serverUrl: string): Promise<string | undefined> {
+  if (!serverUrl.startsWith("https:")) return undefined;
+  const key = sslCaInfoKey(serverUrl);
+  const config = deps.gitConfig(folder);
+  const caFile = deps.caFile();
+  if (caFile) {
+    await config.set(key, caFile);
+    await deps.caTrust.add({ folder, serverUrl, key, value: caFile });
+    return caFile;
+  }
+  const earlier = deps.caTrust.find(folder, key);
+  if (earlier) {
+    const values = await config.getAll(key);
+    if (values.length === 1 && values[0] === earlier.value) await config.unset(key);
+    await deps.caTrust.remove(folder, key);
+  }
+  return undefined;
+}
+
+/** The sslCAInfo keys this extension wrote that still hold what it wrote (others are forgotten). */
+async function writtenCaTrust(deps: CommandDeps) {
+  const kept = [];
+  for (const record of deps.caTrust.all()) {
+    const values = await deps
+      .gitConfig(record.folder)
+      .getAll(record.key)
+      .catch(() => [] as string[]);
+    if (values.length === 1 && values[0] === record.value) kept.push(record);
+    else await deps.caTrust.remove(record.folder, record.key);
+  }
+  return kept;
 }
 
 export async function configureGitRemote(deps: CommandDeps, options: ConfigureRemoteOptions = {}): Promise<ConfiguredRemote | undefined> {
@@ -186,22 +229,26 @@ export async function configureGitRemote(deps: CommandDeps, options: ConfigureRe
     const username = signedIn.user.username;
     const folder = repository.rootUri.fsPath;
     if (embed) {
-      await pointRemoteAt(repository, remote, gitRemoteUrlWithToken(signedIn.serverUrl, target.fullName, username, token));
+      await pointRemoteAt(deps, repository, remote, gitRemoteUrlWithToken(signedIn.serverUrl, target.fullName, username, token));
       // A token in the URL wins over the provider; drop a stored one so there is one source of truth.
       await deps.credentials.remove(credentialKeyOf(cleanUrl, username));
     } else {
       await deps.credentials.set(cleanUrl, username, token, target.fullName);
       // git then names the repository path in its prompts, so each repository gets its own token.
-      await repository.setConfig(`credential.${signedIn.serverUrl}.useHttpPath`, "true");
-      await pointRemoteAt(repository, remote, cleanUrl);
+      await deps.gitConfig(folder).set(`credential.${signedIn.serverUrl}.useHttpPath`, "true");
+      await pointRemoteAt(deps, repository, remote, cleanUrl);
     }
-    deps.log(`remote ${remote} of ${folder} -> ${cleanUrl}${embed ? " (token embedded at the user's request)" : ""}`);
+    const caFile = await applyCaTrust(deps, folder, signedIn.serverUrl);
+    deps.log(
+      `remote ${remote} of ${folder} -> ${cleanUrl}${embed ? " (token embedded at the user's request)" : ""}${caFile ? `; git trusts the CA in ${caFile}` : ""}`,
+    );
     const terminalNote =
       embed || deps.terminalAuthenticationEnabled()
         ? "git push works from the integrated terminal too."
         : 'Turn on the "git.terminalAuthentication" setting for git in the integrated terminal to use it.';
-    void ui.message("info", `Remote "${remote}" now points at ${cleanUrl}. ${terminalNote}`, {});
-    return { folder, remote, url: cleanUrl, repository: target.fullName, embedded: embed };
+    const trustNote = caFile ? ` git in this repository trusts the CA in ${caFile} for the server (http.sslCAInfo).` : "";
+    void ui.message("info", `Remote "${remote}" now points at ${cleanUrl}. ${terminalNote}${trustNote}`, {});
+    return { folder, remote, url: cleanUrl, repository: target.fullName, embedded: embed, ...(caFile && { caFile }) };
   } catch (error) {
     await ui.message("error", `Could not configure the git remote: ${describeError(error)}`, {});
     return undefined;
@@ -230,7 +277,17 @@ export async function removeGitCredentials(deps: CommandDeps): Promise<number> {
       description: withoutCredentials(entry.url),
       detail: "token embedded in .git/config",
       picked: true,
-      remove: async () => pointRemoteAt(entry.repository, entry.remote, withoutCredentials(entry.url)),
+      remove: async () => pointRemoteAt(deps, entry.repository, entry.remote, withoutCredentials(entry.url)),
+    })),
+    ...(await writtenCaTrust(deps)).map((record) => ({
+      label: `${path.basename(record.folder)}: trust of ${path.basename(record.value)}`,
+      description: record.serverUrl,
+      detail: `CA file for git (http.sslCAInfo) in ${path.join(record.folder, ".git", "config")}`,
+      picked: true,
+      remove: async () => {
+        await deps.gitConfig(record.folder).unset(record.key);
+        await deps.caTrust.remove(record.folder, record.key);
+      },
     })),
   ];
   if (items.length === 0) {

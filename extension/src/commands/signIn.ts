@@ -3,7 +3,7 @@
  * checked with /me before anything is stored. Any failure leaves the previous state as it was.
  */
 import os from "node:os";
-import { ApiError, describeError, NotAClariveServerError, ServerUnreachableError } from "../api/errors";
+import { ApiError, CaCertificateError, describeError, NotAClariveServerError, ServerUnreachableError } from "../api/errors";
 import { parseServerUrl } from "../core/urls";
 import { apiKeyProblem, passwordProblem, serverUrlProblem, usernameProblem } from "../core/validation";
 import type { CommandDeps } from "./deps";
@@ -24,7 +24,9 @@ function failureMessage(error: unknown, method: Method): string {
       : "Sign-in failed: the server does not accept this API key (revoked, or for another server).";
   }
   if (error instanceof ApiError && error.status === 429) return `Sign-in refused: ${error.message}`;
-  if (error instanceof ServerUnreachableError || error instanceof NotAClariveServerError) return error.message;
+  // Unreachable includes certificate failures, worded as a sentence (ServerCertificateError).
+  if (error instanceof ServerUnreachableError || error instanceof NotAClariveServerError || error instanceof CaCertificateError)
+    return error.message;
   return `Sign-in failed: ${describeError(error)}`;
 }
 

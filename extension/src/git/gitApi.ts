@@ -44,6 +44,8 @@ export interface CredentialsProvider {
 }
 
 export interface GitApi {
+  /** The git executable the extension runs. */
+  readonly git?: { readonly path: string };
   readonly repositories: Repository[];
   readonly onDidOpenRepository: Event<Repository>;
   registerCredentialsProvider(provider: CredentialsProvider): Disposable;

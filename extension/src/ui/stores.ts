@@ -15,9 +15,17 @@ export interface Clipboard {
 /** Context keys for `when` clauses (`setContext`). */
 export type SetContext = (key: string, value: boolean) => PromiseLike<unknown>;
 
+/** `context.globalState`: small non-secret records kept across sessions. */
+export interface KeyValueStore {
+  get<T>(key: string): T | undefined;
+  update(key: string, value: unknown): PromiseLike<void>;
+}
+
 export interface ExtensionSettings {
   serverUrl(): string;
   setServerUrl(url: string): PromiseLike<void>;
   expiryWarningDays(): number;
   useGitCredentialsProvider(): boolean;
+  /** `clarive.caCertificate` as written (path resolution and `~` are the transport's). */
+  caCertificate(): string;
 }

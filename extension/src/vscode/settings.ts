@@ -12,4 +12,5 @@ export const vscodeSettings: ExtensionSettings = {
     return Number.isFinite(days) && days >= 0 ? days : 7;
   },
   useGitCredentialsProvider: () => section().get<boolean>("useGitCredentialsProvider", true),
+  caCertificate: () => section().get<string>("caCertificate", "").trim(),
 };
