@@ -15,12 +15,16 @@ import { isWellFormedPersonalAccessToken, type LoginResponse } from "@clarive/sh
 import type { ClariveExtensionApi, ClariveTestHooks } from "../../../extension/src/extension";
 import type { GitApi, GitExtension, Repository } from "../../../extension/src/git/gitApi";
 import type { TokenTreeItem } from "../../../extension/src/vscode/tokensTree";
+import { httpsFetch } from "../../../extension/src/api/transport";
 import { ScriptedUi } from "../support/scriptedUi";
 import { restCall } from "../support/rest";
 
 const serverUrl = requiredEnv("CLARIVE_TEST_SERVER_URL");
 const adminPassword = requiredEnv("CLARIVE_TEST_ADMIN_PASSWORD");
 const reposDir = requiredEnv("CLARIVE_TEST_REPOS_DIR");
+const httpsServerUrl = requiredEnv("CLARIVE_TEST_HTTPS_SERVER_URL");
+const httpsReposDir = requiredEnv("CLARIVE_TEST_HTTPS_REPOS_DIR");
+const caCert = requiredEnv("CLARIVE_TEST_CA_CERT");
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -288,5 +292,143 @@ describe("Clarive extension in a real VS Code", () => {
     assert.match(String(gone?.description), new RegExp(`Cannot reach the Clarive server at ${fakeUrl.replace(/[.]/g, "\\.")}`));
     await vscode.commands.executeCommand("clarive.signOut");
     assert.equal(hooks.tokensState().kind, "signed-out");
+  });
+  describe("over HTTPS, with a private CA", () => {
+    const clarive = () => vscode.workspace.getConfiguration("clarive");
+    const key = `http.${httpsServerUrl}/.sslCAInfo`;
+    /** The runner's own requests trust the test CA explicitly (the extension host's fetch does not know it). */
+    const trusted = httpsFetch([fs.readFileSync(caCert, "utf8")]);
+    const signInAnswers = () => [
+      { input: httpsServerUrl },
+      { pick: "Username and password" },
+      { input: "admin" },
+      { input: adminPassword },
+    ];
+
+    before(async () => {
+      const admin = await restCall<LoginResponse>(
+        httpsServerUrl,
+        "POST",
+        "/auth/login",
+        undefined,
+        { username: "admin", password: adminPassword },
+        trusted,
+      );
+      await restCall(httpsServerUrl, "POST", "/repositories", admin.apiKey, { project: "acme", name: "widgets" }, trusted);
+      await restCall(httpsServerUrl, "PUT", "/settings/git", admin.apiKey, { patAuthEnabled: true }, trusted);
+      if (clarive().get("caCertificate") !== caCert) {
+        // Under VS Code desktop (no user settings written by the harness): set it as a user would.
+        await clarive().update("caCertificate", caCert, vscode.ConfigurationTarget.Global);
+      }
+    });
+
+    it("without clarive.caCertificate, sign-in fails with a sentence naming the certificate problem", async () => {
+      assert.ok(httpsServerUrl.startsWith("https://"));
+      await clarive().update("caCertificate", "", vscode.ConfigurationTarget.Global);
+      try {
+        ui.answer(...signInAnswers());
+        assert.equal(await vscode.commands.executeCommand("clarive.signIn"), false);
+        const error = ui.messages("error").at(-1) ?? "";
+        assert.match(
+          error,
+          /^Cannot connect securely to the Clarive server at https:\/\/127\.0\.0\.1:\d+: the server's certificate is not trusted/,
+        );
+        assert.match(error, /Set clarive\.caCertificate to your CA's PEM file/);
+        assert.doesNotMatch(error, /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
+        assert.equal(hooks.tokensState().kind, "signed-out");
+      } finally {
+        await clarive().update("caCertificate", caCert, vscode.ConfigurationTarget.Global);
+      }
+    });
+
+    it("with the CA in the user settings, signs in to the https server", async () => {
+      assert.equal(clarive().get("caCertificate"), caCert);
+      ui.answer(...signInAnswers());
+      assert.equal(await vscode.commands.executeCommand("clarive.signIn"), true);
+      assert.equal(hooks.tokensState().kind, "loaded");
+      assert.equal(clarive().get("serverUrl"), httpsServerUrl);
+    });
+
+    it("creates a token in Configure Git Remote, and git trusts the CA through the repository's own config, once", async () => {
+      const folder = workspaceRepository.rootUri.fsPath;
+      ui.answer(
+        { pick: "clarive" },
+        { pick: "acme/widgets" },
+        { pick: "Create a new token for acme/widgets" },
+        { input: "acme/widgets over https" },
+        { pick: "30 days" },
+        { pick: "Selected repositories…" },
+        { pickMany: ["acme/widgets"] },
+        { pick: "Read & write" },
+        { pick: "VS Code secret storage (recommended)" },
+      );
+      const configured = await vscode.commands.executeCommand<{ url: string; remote: string; caFile?: string } | undefined>(
+        "clarive.configureGitRemote",
+      );
+      assert.equal(ui.pending, 0);
+      assert.deepEqual(configured, {
+        folder,
+        remote: "clarive",
+        url: `${httpsServerUrl}/git/acme/widgets.git`,
+        repository: "acme/widgets",
+        embedded: false,
+        caFile: caCert,
+      });
+      // Once more, keeping the stored token: still exactly one value (vscode.git's setConfig would append).
+      ui.answer(
+        { pick: "clarive" },
+        { pick: "acme/widgets" },
+        { pick: "Keep the stored token" },
+        { pick: "VS Code secret storage (recommended)" },
+      );
+      await vscode.commands.executeCommand("clarive.configureGitRemote");
+      assert.equal(ui.pending, 0);
+      const all = await run("git", ["config", "--local", "--get-all", key], folder);
+      assert.deepEqual(all.stdout.trim().split("\n"), [caCert], "http.<server>/.sslCAInfo set exactly once");
+      const urls = await run("git", ["config", "--local", "--get-all", "remote.clarive.url"], folder);
+      assert.deepEqual(urls.stdout.trim().split("\n"), [`${httpsServerUrl}/git/acme/widgets.git`], "one URL for the remote");
+      // The editor's own HOME (the terminal's git reads it): nothing about the CA went there.
+      const userConfig = path.join(os.homedir(), ".gitconfig");
+      assert.ok(
+        !(fs.existsSync(userConfig) ? fs.readFileSync(userConfig, "utf8") : "").includes("sslCAInfo"),
+        "nothing in the global config",
+      );
+      const config = fs.readFileSync(path.join(folder, ".git/config"), "utf8");
+      assert.ok(!config.includes("clapat_"), `.git/config holds no token:\n${config}`);
+    });
+
+    it("pushes over https from the integrated terminal", async () => {
+      const folder = workspaceRepository.rootUri.fsPath;
+      const marker = path.join(scratchDir("clarive-editor-terminal-https-"), "push");
+      const terminal = vscode.window.createTerminal({ name: "clarive-push-https", cwd: folder, shellPath: "/bin/bash" });
+      try {
+        fs.writeFileSync(path.join(folder, "https.txt"), "pushed over https from the terminal\n");
+        terminal.sendText(
+          `git add https.txt && git commit -qm 'over https' && git push clarive HEAD:refs/heads/over-https > ${marker}.log 2>&1; echo $? > ${marker}.rc`,
+        );
+        const rc = await until(
+          () => (fs.existsSync(`${marker}.rc`) ? fs.readFileSync(`${marker}.rc`, "utf8").trim() : undefined),
+          "the terminal's git push over https",
+          60_000,
+        );
+        const log = fs.existsSync(`${marker}.log`) ? fs.readFileSync(`${marker}.log`, "utf8") : "";
+        assert.equal(rc, "0", `git push over https in the terminal: ${log}`);
+        const local = (await run("git", ["rev-parse", "HEAD"], folder)).stdout.trim();
+        const pushed = await run("git", ["--git-dir", path.join(httpsReposDir, "acme/widgets.git"), "rev-parse", "refs/heads/over-https"]);
+        assert.equal(pushed.stdout.trim(), local, "the commit reached the https server");
+      } finally {
+        terminal.dispose();
+      }
+    });
+
+    it("Remove Git Credentials also removes the sslCAInfo key it set, then signs out", async () => {
+      const folder = workspaceRepository.rootUri.fsPath;
+      ui.answer({ pickMany: ["acme/widgets", `${path.basename(folder)}: trust of ${path.basename(caCert)}`] });
+      assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 2);
+      const left = await run("git", ["config", "--local", "--get-all", key], folder);
+      assert.equal(left.code, 1, `the key is gone: ${left.stdout}`);
+      await vscode.commands.executeCommand("clarive.signOut");
+      assert.equal(hooks.tokensState().kind, "signed-out");
+    });
   });
 });

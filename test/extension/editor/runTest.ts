@@ -26,6 +26,7 @@ import {
   type RunningService,
   type Workbench,
 } from "../support/harness";
+import { createTestCertificates, type TestCertificates } from "../../support/tls";
 
 const started = Date.now();
 const logDir = path.join(CACHE, "logs", `editor-${new Date().toISOString().replace(/[:.]/g, "-")}`);
@@ -62,6 +63,8 @@ async function main(): Promise<number> {
   const suitePath = await bundleSuite();
   const reportPath = path.join(logDir, "report.json");
   let service: RunningService | undefined;
+  let httpsService: RunningService | undefined;
+  let certs: TestCertificates | undefined;
   let codeServer: RunningCodeServer | undefined;
   let workbench: Workbench | undefined;
   let workspace: string | undefined;
@@ -70,11 +73,21 @@ async function main(): Promise<number> {
     const vsix = await packageExtension();
     service = await startService(logDir);
     say(`service on ${service.url}`);
+    // A second service with native TLS, its certificate from a private CA made for this run.
+    certs = createTestCertificates();
+    httpsService = await startService(logDir, {
+      tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.caCert },
+      logName: "service-https.log",
+    });
+    say(`https service on ${httpsService.url}`);
     workspace = await gitWorkspace();
     const env = {
       CLARIVE_TEST_SERVER_URL: service.url,
       CLARIVE_TEST_ADMIN_PASSWORD: ADMIN_PASSWORD,
       CLARIVE_TEST_REPOS_DIR: service.reposDir,
+      CLARIVE_TEST_HTTPS_SERVER_URL: httpsService.url,
+      CLARIVE_TEST_HTTPS_REPOS_DIR: httpsService.reposDir,
+      CLARIVE_TEST_CA_CERT: certs.caCert,
       CLARIVE_EDITOR_REPORT: reportPath,
       CLARIVE_EXTENSION_TEST_HOOKS: "1",
     };
@@ -101,6 +114,8 @@ async function main(): Promise<number> {
         logDir,
         extraExtensions: [{ folder: path.join(ROOT, "test/extension/runner"), files: { "config.json": config } }],
         env,
+        // The private CA as a user would trust it: in the user settings.
+        settings: { "clarive.caCertificate": certs.caCert },
       });
       say(`code-server on ${codeServer.url}`);
       workbench = await openWorkbench(codeServer, logDir);
@@ -120,6 +135,8 @@ async function main(): Promise<number> {
     await workbench?.close();
     await codeServer?.stop();
     await service?.stop();
+    await httpsService?.stop();
+    certs?.remove();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   }
 }

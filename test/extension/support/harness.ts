@@ -6,6 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { inspect, promisify } from "node:util";
@@ -72,20 +73,45 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** A GET over https trusting only this CA (the runner's fetch would not trust a private CA). */
+function httpsOk(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      })
+      .on("error", reject);
+  });
+}
+
+export interface ServiceOptions {
+  /** Native TLS with this certificate (TLS_CERT_FILE / TLS_KEY_FILE): the service answers on https://. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+  /** The log file's name in logDir. */
+  logName?: string;
+}
+
 /** The service as users run it (`tsx server/src/main.ts`), on a fresh PGlite data folder. */
-export async function startService(logDir: string): Promise<RunningService> {
+export async function startService(logDir: string, options: ServiceOptions = {}): Promise<RunningService> {
   const dataDir = tempDir("clarive-editor-data-");
   const port = await freePort();
+  const tlsEnv = options.tls ? { TLS_CERT_FILE: options.tls.certFile, TLS_KEY_FILE: options.tls.keyFile } : {};
   const child = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["server/src/main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", ADMIN_PASSWORD, LOG_LEVEL: "warn" },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", ADMIN_PASSWORD, LOG_LEVEL: "warn", ...tlsEnv },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const group = new Group(child);
-  logTo(path.join(logDir, "service.log"), child);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/api/v1/openapi.json`)).ok, 60_000, "the Clarive service to start");
+  logTo(path.join(logDir, options.logName ?? "service.log"), child);
+  const url = `${options.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  const ca = options.tls && fs.readFileSync(options.tls.caFile, "utf8");
+  await waitFor(
+    async () => (ca ? httpsOk(`${url}/api/v1/openapi.json`, ca) : (await fetch(`${url}/api/v1/openapi.json`)).ok),
+    60_000,
+    `the Clarive service to start${ca ? " with TLS" : ""}`,
+  );
   return {
     url,
     dataDir,
