@@ -12,6 +12,7 @@ import { registerAuditRoutes } from "./routes/audit";
 import { registerCredentialRoutes } from "./routes/credentials";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
 import type { GitAccess } from "./gitAccess";
+import { systemClock, type Clock } from "./lib/clock";
 import { clientAddressMiddleware } from "./http/clientAddress";
 import { registerAuthRoutes } from "./routes/auth";
 import { registerDocsRoutes } from "./routes/docs";
@@ -28,6 +29,8 @@ export interface AppDeps {
   logger: Logger;
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
+  /** The service's time (token rotation windows); the same clock as git access decides by. */
+  clock?: Clock;
 }
 
 export interface App {
@@ -35,8 +38,8 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAccess, gitHost }: AppDeps): App {
-  const api = new Api({ db, config });
+export function createApp({ db, config, logger, gitAccess, gitHost, clock = systemClock }: AppDeps): App {
+  const api = new Api({ db, config, clock });
   registerAuthRoutes(api);
   registerSettingsRoutes(api);
   registerRepositoryRoutes(api);

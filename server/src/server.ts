@@ -81,7 +81,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
   const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
-  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAccess, gitHost });
+  const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAccess, gitHost, clock: gitAccessOptions.clock });
   const koaHandle = koa.callback();
   const hookHandle = authHookListener({ gitAccess, logger, trustProxy: config.trustProxy });
   ready.handle = (req, res) => {

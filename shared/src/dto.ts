@@ -66,7 +66,18 @@ export interface TokenDto {
   updatedAt: string;
   lastUsedAt: string | null;
   lastUsedIp: string | null;
+  /** When the secret was last replaced (POST /tokens/{id}/rotate); null if never. */
+  rotatedAt: string | null;
+  /** When a secret rotated out of this token was used after its grace window: it has leaked. */
+  reuseDetectedAt: string | null;
 }
+
+/** POST /tokens/{id}/rotate: how long the old secret keeps working, 0 (default) to 1440 minutes. */
+export interface RotateTokenRequest {
+  graceMinutes?: number | undefined;
+}
+
+export const MAX_ROTATION_GRACE_MINUTES = 1440;
 
 export interface CreatedTokenDto extends TokenDto {
   /** The secret itself: present in the create response only. */

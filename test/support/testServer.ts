@@ -9,6 +9,7 @@ import { createLogger } from "../../server/src/logger";
 import { createDb } from "../../server/src/db";
 import { startServer, type RunningServer } from "../../server/src/server";
 import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/gitAccess";
+import type { Clock } from "../../server/src/lib/clock";
 
 /** Suites that fail logins on purpose would trip the real limit; the throttle suite uses DEFAULT_THROTTLE. */
 export const RELAXED_THROTTLE: ThrottlePolicy = { ...DEFAULT_THROTTLE, maxFailures: 1000 };
@@ -62,6 +63,8 @@ export interface TestServerOptions {
   throttle?: ThrottlePolicy;
   /** Receives the service's log lines (JSON), e.g. to check that no secret is logged. */
   logLines?: string[];
+  /** The service's time, for tests that move it (MovableClock) instead of sleeping. */
+  clock?: Clock;
 }
 
 /** A real service on a loopback port with its own fresh database and data folder. */
@@ -83,7 +86,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = logLines
     ? createLogger({ logLevel: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const running = await startServer(config, logger, { throttle: options.throttle ?? RELAXED_THROTTLE });
+  const running = await startServer(config, logger, {
+    throttle: options.throttle ?? RELAXED_THROTTLE,
+    ...(options.clock && { clock: options.clock }),
+  });
   return {
     ...running,
     knex: running.database.knex,
@@ -93,4 +99,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A clock that runs with real time from an offset a test can move forward. */
+export class MovableClock implements Clock {
+  private offsetMs = 0;
+  now = (): number => Date.now() + this.offsetMs;
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
 }

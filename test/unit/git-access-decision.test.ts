@@ -37,6 +37,7 @@ const token = (changes: Partial<TokenFacts> = {}): TokenFacts => ({
   user_active: true,
   is_admin: false,
   scope: [],
+  retired_until: null,
   ...changes,
 });
 
@@ -144,6 +145,27 @@ describe("git access decision (pure, DESIGN §5)", () => {
       granted(request({ authorization: basic("ALICE", SECRET) }), world());
       granted(request(), world({ token: token({ expires_at: new Date(NOW + 1) }) }));
     });
+  });
+
+  it("a secret rotated out works until its grace window ends; after it, it is reuse, flagged for the owner", () => {
+    granted(request(), world({ token: token({ retired_until: new Date(NOW + 1) }) }));
+    const { decision, loaded } = refused(
+      request(),
+      world({ token: token({ retired_until: new Date(NOW) }) }),
+      401,
+      /Invalid username or token/,
+    );
+    assert.equal(decision.reason, "rotated-out secret reused");
+    assert.equal(decision.reusedTokenId, 7);
+    assert.equal(decision.failedLogin, true);
+    assert.deepEqual(loaded, ["throttles", "token"]);
+    // Inside its window it is still bound by every other rule.
+    refused(
+      request({ write: true }),
+      world({ token: token({ retired_until: new Date(NOW + 60_000), permission: "read" }) }),
+      403,
+      /read-only/,
+    );
   });
 
   it("429 while the address or the username is blocked, with the seconds left; a lapsed block is no block", () => {

@@ -53,6 +53,8 @@ export interface Refusal {
   reason: string;
   /** A failed login: counted toward throttling and audited. */
   failedLogin: boolean;
+  /** A secret this token had before a rotation, presented after its grace window. */
+  reusedTokenId?: number;
   retryAfterSeconds?: number;
 }
 
@@ -155,6 +157,11 @@ export function decide(request: GitAccessRequest, credentials: Credentials, fact
     return isWellFormedPersonalAccessToken(basic.password) ? { need: "token" } : failedLogin("malformed token");
   }
   if (!token) return failedLogin("unknown token");
+  // A rotated-out secret works until its grace window ends; after that, using it is a sign
+  // that it leaked, and the owner is told (DecisionEffects).
+  if (token.retired_until && token.retired_until.getTime() <= facts.now) {
+    return { ...failedLogin("rotated-out secret reused"), reusedTokenId: token.id };
+  }
   if (token.username !== basic.username && token.username.toLowerCase() !== basic.username.toLowerCase()) {
     return failedLogin("token used with another username");
   }

@@ -2,7 +2,9 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure } from "../repositories/gitAuth";
 import { audit } from "../services/audit";
-import type { Credentials, GitAccessDecision, GitAccessFacts, GitAccessRequest } from "./decision";
+import type { Clock } from "../lib/clock";
+import { markReuseDetected } from "../repositories/tokens";
+import type { Credentials, GitAccessDecision, GitAccessFacts, GitAccessRequest, Refusal } from "./decision";
 import type { FactCache } from "./factCache";
 import { TokenUseRecorder } from "./tokenUse";
 
@@ -29,6 +31,7 @@ export class DecisionEffects {
     private readonly cache: FactCache,
     logger: Logger,
     private readonly throttle: ThrottlePolicy,
+    private readonly clock: Clock,
   ) {
     this.uses = new TokenUseRecorder(db, logger);
     // Counters of keys that never succeed (a scan of usernames or addresses) would otherwise
@@ -58,16 +61,21 @@ export class DecisionEffects {
       });
     }
     if (!decision.failedLogin) return decision;
-    return this.recordFailedLogin(request, credentials, decision.reason).then(() => decision);
+    return this.recordFailedLogin(request, credentials, decision).then(() => decision);
   }
 
-  private async recordFailedLogin(request: GitAccessRequest, credentials: Credentials, reason: string): Promise<void> {
+  private async recordFailedLogin(request: GitAccessRequest, credentials: Credentials, refusal: Refusal): Promise<void> {
+    const { reason, reusedTokenId } = refusal;
     const { maxFailures, windowSeconds, cooldownSeconds } = this.throttle;
     const counted = await this.db.transaction(async (trx) => {
       const rows = [];
       for (const key of credentials.throttleKeys) rows.push(await recordAuthFailure(trx, key, maxFailures, windowSeconds, cooldownSeconds));
       const actor = credentials.username ? { id: null, username: credentials.username } : null;
       await audit(trx, actor, "git.auth_failed", null, { ip: request.ip }, { reason });
+      if (reusedTokenId !== undefined) {
+        await audit(trx, actor, "token.reuse_detected", `token:${reusedTokenId}`, { ip: request.ip });
+        await markReuseDetected(trx, reusedTokenId, new Date(this.clock.now()));
+      }
       return rows;
     });
     for (const row of counted) this.cache.noteThrottle(row);

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Database } from "../db";
 import { sha256Hex } from "../lib/hash";
+import { systemClock, type Clock } from "../lib/clock";
 import type { MaybePromise } from "../lib/maybeAsync";
 import { ChangeFeed, DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
 import {
@@ -23,6 +24,8 @@ export { DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
 export interface GitAccessOptions {
   throttle?: ThrottlePolicy;
   feedTiming?: ChangeFeedTiming;
+  /** The time decisions are made at (expiry, grace windows); tests move it. */
+  clock?: Clock;
 }
 
 /**
@@ -36,6 +39,7 @@ export class GitAccess {
   private readonly feed: ChangeFeed;
   private readonly cache: FactCache;
   private readonly effects: DecisionEffects;
+  private readonly clock: Clock;
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
@@ -46,7 +50,8 @@ export class GitAccess {
       options.feedTiming ?? DEFAULT_FEED_TIMING,
     );
     this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
-    this.effects = new DecisionEffects(db, this.cache, logger, throttle);
+    this.clock = options.clock ?? systemClock;
+    this.effects = new DecisionEffects(db, this.cache, logger, throttle, this.clock);
   }
 
   static async start(database: Database, logger: Logger, options: GitAccessOptions = {}): Promise<GitAccess> {
@@ -79,7 +84,7 @@ export class GitAccess {
    */
   authorize(request: GitAccessRequest): MaybePromise<GitAccessDecision> {
     const credentials = readCredentials(request.authorization, request.ip);
-    const facts: GitAccessFacts = { now: Date.now() };
+    const facts: GitAccessFacts = { now: this.clock.now() };
     const password = credentials.basic?.password;
     // A token found by its hash is a real one, so the decision skips its checksum.
     if (password !== undefined) {
@@ -97,7 +102,7 @@ export class GitAccess {
       if (loading) {
         return loading.then(() => {
           // Expiry and blocks are judged at the time of the decision, not of the request's start.
-          facts.now = Date.now();
+          facts.now = this.clock.now();
           return this.settle(request, credentials, facts);
         });
       }

@@ -3,6 +3,7 @@ import Router from "@koa/router";
 import type { Context } from "koa";
 import type { Knex } from "knex";
 import type { ServiceConfig } from "../config";
+import type { Clock } from "../lib/clock";
 import { ValidationError } from "../errors";
 import { readJsonBody } from "../middleware/body";
 import { ErrorSchema } from "../schemas/common";
@@ -53,6 +54,7 @@ export interface RouteSpec<P extends AnyObject, Q extends AnyObject, B extends A
 export interface ApiDeps {
   db: Knex;
   config: ServiceConfig;
+  clock: Clock;
 }
 
 function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {

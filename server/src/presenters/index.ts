@@ -37,6 +37,8 @@ export const presentToken = (token: TokenView, now = new Date()): TokenDto => ({
   updatedAt: token.updated_at.toISOString(),
   lastUsedAt: token.last_used_at?.toISOString() ?? null,
   lastUsedIp: token.last_used_ip,
+  rotatedAt: token.rotated_at?.toISOString() ?? null,
+  reuseDetectedAt: token.reuse_detected_at?.toISOString() ?? null,
 });
 
 export const presentAuditEvent = (event: AuditRow): AuditEventDto => ({

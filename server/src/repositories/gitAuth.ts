@@ -12,12 +12,23 @@ export interface TokenAuthRow {
   user_active: boolean;
   is_admin: boolean;
   scope: number[];
+  /** Null for the token's current secret; for a secret rotated out, the end of its grace window. */
+  retired_until: Date | null;
 }
 
+/**
+ * The token a secret belongs to: its current secret, or one it had before a rotation
+ * (then with `retired_until`). One query either way.
+ */
 export async function findTokenForAuth(db: Queryable, tokenHash: string): Promise<TokenAuthRow | undefined> {
   const row: TokenAuthRow | undefined = await db("personal_access_tokens as t")
     .join("users as u", "u.id", "t.user_id")
-    .where("t.token_hash", tokenHash)
+    // Two index lookups (the current secrets, then the retired ones), then the token by id.
+    .whereRaw(
+      `t.id = coalesce((SELECT c.id FROM personal_access_tokens c WHERE c.token_hash = ?),
+                       (SELECT r.token_id FROM personal_access_token_retired_secrets r WHERE r.token_hash = ?))`,
+      [tokenHash, tokenHash],
+    )
     .first(
       "t.id",
       "t.user_id",
@@ -28,6 +39,10 @@ export async function findTokenForAuth(db: Queryable, tokenHash: string): Promis
       "u.username",
       "u.active as user_active",
       "u.is_admin",
+      db.raw(
+        "(SELECT r.valid_until FROM personal_access_token_retired_secrets r WHERE r.token_hash = ? AND t.token_hash <> ?) AS retired_until",
+        [tokenHash, tokenHash],
+      ),
       db.raw(
         "coalesce((SELECT array_agg(s.repository_id) FROM personal_access_token_repositories s WHERE s.token_id = t.id), '{}') AS scope",
       ),

@@ -2,7 +2,7 @@ import type { Queryable, TokenRow } from "./types";
 
 export type NewTokenRow = Pick<
   TokenRow,
-  "user_id" | "description" | "permission" | "all_repositories" | "token_hash" | "token_hint" | "expires_at"
+  "user_id" | "description" | "permission" | "all_repositories" | "token_hash" | "token_hint" | "expires_at" | "lifetime_seconds"
 >;
 
 export async function insertToken(db: Queryable, token: NewTokenRow): Promise<TokenRow> {
@@ -62,4 +62,39 @@ export async function deactivateLiveTokensByHash(db: Queryable, tokenHashes: str
     .andWhere("expires_at", ">", db.fn.now())
     .update({ active: false, updated_at: db.fn.now() })
     .returning(["id", "user_id"]);
+}
+
+/**
+ * Gives a token a new secret: the old one is kept as retired (usable until `validUntil`),
+ * and the lifetime starts over at `expiresAt`.
+ */
+export async function rotateTokenSecret(
+  db: Queryable,
+  token: Pick<TokenRow, "id" | "token_hash">,
+  next: { tokenHash: string; tokenHint: string; expiresAt: Date; lifetimeSeconds: number; now: Date; validUntil: Date },
+): Promise<TokenRow> {
+  await db("personal_access_token_retired_secrets").insert({
+    token_hash: token.token_hash,
+    token_id: token.id,
+    retired_at: next.now,
+    valid_until: next.validUntil,
+  });
+  const [row] = await db<TokenRow>("personal_access_tokens")
+    .where({ id: token.id })
+    .update({
+      token_hash: next.tokenHash,
+      token_hint: next.tokenHint,
+      expires_at: next.expiresAt,
+      lifetime_seconds: next.lifetimeSeconds,
+      rotated_at: next.now,
+      updated_at: next.now,
+    })
+    .returning("*");
+  if (!row) throw new Error(`token ${token.id} vanished while it was rotated`);
+  return row;
+}
+
+/** Marks that a rotated-out secret was presented after its window (the owner sees it). */
+export async function markReuseDetected(db: Queryable, tokenId: number, at: Date): Promise<void> {
+  await db("personal_access_tokens").where({ id: tokenId }).update({ reuse_detected_at: at });
 }

@@ -35,6 +35,9 @@ export interface TokenRow {
   updated_at: Date;
   last_used_at: Date | null;
   last_used_ip: string | null;
+  lifetime_seconds: number | null;
+  rotated_at: Date | null;
+  reuse_detected_at: Date | null;
 }
 
 export interface AuditRow {

@@ -1,12 +1,12 @@
 import { presentToken } from "../presenters";
 import { IdParams } from "../schemas/common";
-import { CreatedTokenSchema, CreateTokenBody, TokenSchema, UpdateTokenBody } from "../schemas/tokens";
+import { CreatedTokenSchema, CreateTokenBody, RotateTokenBody, TokenSchema, UpdateTokenBody } from "../schemas/tokens";
 import { z } from "../schemas/zod";
-import { createToken, deleteOwnToken, getOwnToken, listOwnTokens, updateOwnToken } from "../services/tokens";
+import { createToken, deleteOwnToken, getOwnToken, listOwnTokens, rotateOwnToken, updateOwnToken } from "../services/tokens";
 import type { Api } from "../http/api";
 
 export function registerTokenRoutes(api: Api): void {
-  const { db } = api.deps;
+  const { db, clock } = api.deps;
 
   api.route({
     method: "get",
@@ -15,7 +15,10 @@ export function registerTokenRoutes(api: Api): void {
     tag: "tokens",
     auth: "user",
     success: { status: 200, description: "Newest first", schema: z.array(TokenSchema) },
-    handler: async ({ caller }) => (await listOwnTokens(db, caller)).map((t) => presentToken(t)),
+    handler: async ({ caller }) => {
+      const now = new Date(clock.now());
+      return (await listOwnTokens(db, caller)).map((t) => presentToken(t, now));
+    },
   });
 
   api.route({
@@ -28,8 +31,9 @@ export function registerTokenRoutes(api: Api): void {
     success: { status: 201, description: "The token, with its secret", schema: CreatedTokenSchema, secret: true },
     errors: [403],
     handler: async ({ caller, body, meta }) => {
-      const { view, token } = await createToken(db, caller, body, meta);
-      return { ...presentToken(view), token };
+      const now = new Date(clock.now());
+      const { view, token } = await createToken(db, caller, body, meta, now);
+      return { ...presentToken(view, now), token };
     },
   });
 
@@ -42,7 +46,7 @@ export function registerTokenRoutes(api: Api): void {
     params: IdParams,
     success: { status: 200, description: "The token", schema: TokenSchema },
     errors: [404],
-    handler: async ({ caller, params }) => presentToken(await getOwnToken(db, caller, params.id)),
+    handler: async ({ caller, params }) => presentToken(await getOwnToken(db, caller, params.id), new Date(clock.now())),
   });
 
   api.route({
@@ -55,7 +59,25 @@ export function registerTokenRoutes(api: Api): void {
     body: UpdateTokenBody,
     success: { status: 200, description: "The token after the change", schema: TokenSchema },
     errors: [404],
-    handler: async ({ caller, params, body, meta }) => presentToken(await updateOwnToken(db, caller, params.id, body, meta)),
+    handler: async ({ caller, params, body, meta }) =>
+      presentToken(await updateOwnToken(db, caller, params.id, body, meta), new Date(clock.now())),
+  });
+
+  api.route({
+    method: "post",
+    path: "/tokens/{id}/rotate",
+    summary: "Replace a token's secret, keeping the token; the old secret works for graceMinutes more",
+    tag: "tokens",
+    auth: "user",
+    params: IdParams,
+    body: RotateTokenBody,
+    success: { status: 201, description: "The token with its new secret (shown only here)", schema: CreatedTokenSchema, secret: true },
+    errors: [404],
+    handler: async ({ caller, params, body, meta }) => {
+      const now = new Date(clock.now());
+      const { view, token } = await rotateOwnToken(db, caller, params.id, body.graceMinutes ?? 0, meta, now);
+      return { ...presentToken(view, now), token };
+    },
   });
 
   api.route({

@@ -6,6 +6,8 @@ import {
   type CreateTokenRequest,
   type TokenDto,
   type UpdateTokenRequest,
+  type RotateTokenRequest,
+  MAX_ROTATION_GRACE_MINUTES,
 } from "@clarive/shared";
 import { RepositoryFullName } from "./common";
 import { z } from "./zod";
@@ -32,6 +34,11 @@ export const TokenSchema = z
     updatedAt: z.string().openapi({ format: "date-time" }),
     lastUsedAt: z.string().nullable().openapi({ format: "date-time" }),
     lastUsedIp: z.string().nullable(),
+    rotatedAt: z.string().nullable().openapi({ format: "date-time" }),
+    reuseDetectedAt: z
+      .string()
+      .nullable()
+      .openapi({ format: "date-time", description: "A secret rotated out of this token was used after its grace window" }),
   })
   .openapi("Token") satisfies z.ZodType<TokenDto>;
 
@@ -65,3 +72,15 @@ export const UpdateTokenBody = z
     active: z.boolean().optional(),
   })
   .openapi("UpdateTokenRequest") satisfies z.ZodType<UpdateTokenRequest>;
+
+export const RotateTokenBody = z
+  .strictObject({
+    graceMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_ROTATION_GRACE_MINUTES)
+      .optional()
+      .openapi({ description: "How long the old secret keeps working (default 0: it stops at once)", example: 60 }),
+  })
+  .openapi("RotateTokenRequest") satisfies z.ZodType<RotateTokenRequest>;

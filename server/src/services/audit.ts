@@ -21,6 +21,8 @@ export type AuditAction =
   | "token.deactivated"
   | "token.deleted"
   | "token.revoked_by_report"
+  | "token.rotated"
+  | "token.reuse_detected"
   | "git.auth_failed";
 
 /**

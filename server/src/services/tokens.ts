@@ -10,6 +10,7 @@ import {
   insertToken,
   listTokensOfUser,
   replaceTokenScope,
+  rotateTokenSecret,
   scopesOfTokens,
   updateToken,
 } from "../repositories/tokens";
@@ -76,6 +77,7 @@ export async function createToken(
   actor: Actor,
   input: CreateTokenRequest,
   meta: RequestMeta,
+  now = new Date(),
 ): Promise<{ view: TokenView; token: string }> {
   if ((input.expiresInDays === undefined) === (input.expiresAt === undefined)) {
     throw new ValidationError("Give exactly one of expiresInDays or expiresAt", undefined, "invalid_expiration");
@@ -91,6 +93,7 @@ export async function createToken(
     const expiry = resolveExpiry(
       input.expiresInDays !== undefined ? { expiresInDays: input.expiresInDays } : { expiresAt: new Date(input.expiresAt as string) },
       settings.max_lifetime_days,
+      now,
     );
     if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");
     const repositoryIds = await resolveScope(trx, actor, input.repositories ?? []);
@@ -103,6 +106,7 @@ export async function createToken(
       token_hash: sha256Hex(token),
       token_hint: secretHint(token),
       expires_at: expiry.expiresAt,
+      lifetime_seconds: Math.round((expiry.expiresAt.getTime() - now.getTime()) / 1000),
     });
     await replaceTokenScope(trx, row.id, repositoryIds);
     const view = await withScope(trx, row);
@@ -154,5 +158,39 @@ export async function deleteOwnToken(db: Knex, actor: Actor, id: number, meta: R
     const token = await requireOwnToken(trx, actor, id);
     await deleteToken(trx, token.id);
     await audit(trx, actor, "token.deleted", `token:${id}`, meta, { description: token.description });
+  });
+}
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * A new secret for the same token (id, description, scope, permission). The old secret keeps
+ * working for `graceMinutes`, then is refused and any later use is recorded as reuse; the
+ * token's lifetime starts over, capped by maxLifetimeDays.
+ */
+export async function rotateOwnToken(
+  db: Knex,
+  actor: Actor,
+  id: number,
+  graceMinutes: number,
+  meta: RequestMeta,
+  now: Date,
+): Promise<{ view: TokenView; token: string }> {
+  return db.transaction(async (trx) => {
+    const before = await requireOwnToken(trx, actor, id);
+    const settings = await getGitSettings(trx);
+    const original = before.lifetime_seconds ?? Math.round((before.expires_at.getTime() - before.created_at.getTime()) / 1000);
+    const lifetimeSeconds = Math.min(original, settings.max_lifetime_days * DAY_SECONDS);
+    const token = generatePersonalAccessToken();
+    const row = await rotateTokenSecret(trx, before, {
+      tokenHash: sha256Hex(token),
+      tokenHint: secretHint(token),
+      expiresAt: new Date(now.getTime() + lifetimeSeconds * 1000),
+      lifetimeSeconds,
+      now,
+      validUntil: new Date(now.getTime() + graceMinutes * 60_000),
+    });
+    await audit(trx, actor, "token.rotated", `token:${id}`, meta, { graceMinutes, expiresAt: row.expires_at.toISOString() });
+    return { view: await withScope(trx, row), token };
   });
 }

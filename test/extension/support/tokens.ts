@@ -19,6 +19,8 @@ export function tokenFixture(overrides: Partial<TokenDto> = {}, expiresInDays = 
     updatedAt: "2026-06-01T08:30:00.000Z",
     lastUsedAt: null,
     lastUsedIp: null,
+    rotatedAt: null,
+    reuseDetectedAt: null,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import * as initial from "./001_initial";
 import * as gitAuth from "./002_git_auth";
 import * as instances from "./003_instances";
+import * as rotation from "./004_rotation";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   "001_initial": initial,
   "002_git_auth": gitAuth,
   "003_instances": instances,
+  "004_rotation": rotation,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
