@@ -118,7 +118,9 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
       headersDone = true;
       stream.off("data", onData);
       const { status, headers } = parseCgiHeaders(text.slice(0, end.index));
-      res.writeHead(status, headers);
+      // Flat [name, value, …]: Node merges that form (not a list of pairs) with headers already
+      // set on the response, such as Strict-Transport-Security over TLS.
+      res.writeHead(status, headers.flat());
       const rest = pending.subarray(end.index + end[0].length);
       if (rest.length > 0) res.write(rest);
       stream.pipe(res);
