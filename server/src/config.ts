@@ -16,7 +16,16 @@ const EnvSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   TRUST_PROXY: z.enum(["true", "false"], "must be true or false").default("false"),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  HTTP_REDIRECT_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
+
+/** A certificate (PEM, the server's first, then any intermediates) and its private key (PEM). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
 
 export interface Config {
   port: number;
@@ -31,6 +40,10 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Behind a reverse proxy: take the client's address from X-Forwarded-For. */
   trustProxy: boolean;
+  /** Native TLS: the service listens with HTTPS. Read at start and on SIGHUP (http/tls.ts). */
+  tls: TlsFiles | undefined;
+  /** With TLS: a plain-HTTP port that sends browsers to https and refuses git and the API. */
+  httpRedirectPort: number | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -45,6 +58,15 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
+  // A certificate without its key (or the reverse) is a half-done set-up: never fall back to plain HTTP.
+  const tlsProblems = [
+    ...(e.TLS_CERT_FILE && !e.TLS_KEY_FILE ? ["  TLS_KEY_FILE: must be set too when TLS_CERT_FILE is (both or neither)"] : []),
+    ...(e.TLS_KEY_FILE && !e.TLS_CERT_FILE ? ["  TLS_CERT_FILE: must be set too when TLS_KEY_FILE is (both or neither)"] : []),
+    ...(e.HTTP_REDIRECT_PORT !== undefined && !e.TLS_CERT_FILE && !e.TLS_KEY_FILE
+      ? ["  HTTP_REDIRECT_PORT: needs TLS_CERT_FILE and TLS_KEY_FILE (it redirects to the service's https port)"]
+      : []),
+  ];
+  if (tlsProblems.length > 0) throw new ConfigError(`Invalid configuration:\n${tlsProblems.join("\n")}`);
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -56,8 +78,14 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPassword: e.ADMIN_PASSWORD,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY === "true",
+    tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: path.resolve(e.TLS_CERT_FILE), keyFile: path.resolve(e.TLS_KEY_FILE) } : undefined,
+    httpRedirectPort: e.HTTP_REDIRECT_PORT,
   };
 }
 
-/** The configuration once the service listens: the public URL is then always known. */
-export type ServiceConfig = Config & { publicUrl: string };
+/**
+ * The configuration once the service listens: the public URL is then always known (PUBLIC_URL,
+ * else the address it listens on). `publicUrlIsExplicit` says PUBLIC_URL was set, which then
+ * wins over anything a proxy forwards (http/publicUrl.ts).
+ */
+export type ServiceConfig = Config & { publicUrl: string; publicUrlIsExplicit: boolean };

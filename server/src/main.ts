@@ -14,7 +14,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
-  const running = await startServer(config, logger);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (error) {
+    // An unreadable or broken certificate: the same one line as any other bad variable.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   logger.info(
     { url: running.url, database: running.database.kind, reposDir: config.reposDir },
     `Clarive Git PATs listening on ${running.url} (API docs: ${running.url}/docs)`,
@@ -28,6 +38,13 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  // Only with TLS: elsewhere SIGHUP keeps its default meaning (the terminal went away: stop).
+  if (config.tls) {
+    process.on("SIGHUP", () => {
+      logger.info({ signal: "SIGHUP" }, "reloading the TLS certificate");
+      running.reloadTls();
+    });
+  }
 }
 
 main().catch((error: unknown) => {

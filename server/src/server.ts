@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { createApp } from "./app";
@@ -8,15 +9,25 @@ import { GitProcessHost } from "./git/processHost";
 import { GitAccess, type GitAccessOptions } from "./gitAccess";
 import type { Api } from "./http/api";
 import { authHookListener, isAuthHookRequest } from "./http/authHook";
+import { httpsRedirectListener } from "./http/httpsRedirect";
+import { STRICT_TRANSPORT_SECURITY, logCertificate, readTlsCredentials, reloadTlsCredentials, type TlsCredentials } from "./http/tls";
 import { ensureInitialAdmin } from "./services/users";
 
 export interface RunningServer {
+  /** `https://…` with native TLS, else `http://…`: where the service listens. */
   url: string;
+  /** The HTTP_REDIRECT_PORT listener's `http://…` URL, when there is one. */
+  redirectUrl: string | undefined;
   config: ServiceConfig;
   api: Api;
-  server: http.Server;
+  server: http.Server | https.Server;
   database: Database;
   gitAccess: GitAccess;
+  /**
+   * Re-reads TLS_CERT_FILE and TLS_KEY_FILE for new connections (what SIGHUP does); open ones
+   * keep their certificate. A broken pair is logged and the old one stays. Without TLS, does nothing.
+   */
+  reloadTls(): TlsCredentials | undefined;
   close(): Promise<void>;
 }
 
@@ -44,8 +55,23 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   );
 }
 
+const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+const listen = (server: http.Server | https.Server, port: number, host: string): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+
+const portOf = (server: http.Server | https.Server, fallback: number): number => {
+  const address = server.address();
+  return typeof address === "object" && address ? address.port : fallback;
+};
+
 /** Opens the database (migrating it), creates the first admin if needed, and listens. */
 export async function startServer(config: Config, logger: Logger, gitAccessOptions: GitAccessOptions = {}): Promise<RunningServer> {
+  // Before anything slow: a bad certificate is a configuration error, found in the first instant.
+  const credentials = config.tls && readTlsCredentials(config.tls);
   const database = await createDb(config);
   const admin = await ensureInitialAdmin(database.knex, config.adminPassword);
   if (admin.generatedPassword) {
@@ -63,24 +89,70 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
   // The app is built once the port is known, so clone URLs name the real one (PORT=0 in
   // tests); a request in that instant gets a 503 rather than hanging.
   const ready: { handle?: http.RequestListener } = {};
-  const server = http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
+  const listener: http.RequestListener = (req, res) => {
+    // Set before any handler writes, so REST, git and the auth hook all carry it (writeHead merges it).
+    if (credentials) res.setHeader("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY);
     if (ready.handle) return ready.handle(req, res);
     res.writeHead(503, { "Content-Type": "application/json", "Retry-After": "1" });
     res.end(JSON.stringify({ error: { code: "starting", message: "The service is starting" } }));
-  });
+  };
+  const server = credentials
+    ? https.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES, cert: credentials.cert, key: credentials.key }, listener)
+    : http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, listener);
   server.on("clientError", answerClientError);
+  if (credentials) {
+    // A client that does not trust the certificate hangs up during the handshake: nothing was
+    // sent yet (no credentials), so the address and OpenSSL's reason are all there is to log.
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      logger.debug({ ip: socket.remoteAddress, reason: err.code ?? err.message }, "TLS handshake failed");
+    });
+  }
   // git pushes can take long: no request timeout (DESIGN §5); idle keep-alive sockets still close.
   server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
+  await listen(server, config.port, config.host);
+  const port = portOf(server, config.port);
   const wildcard = config.host === "0.0.0.0" || config.host === "::";
   const host = wildcard ? "localhost" : config.host.includes(":") ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
-  const serviceConfig: ServiceConfig = { ...config, publicUrl: config.publicUrl ?? url };
+  const url = `${credentials ? "https" : "http"}://${host}:${port}`;
+  const serviceConfig: ServiceConfig = {
+    ...config,
+    publicUrl: config.publicUrl ?? url,
+    publicUrlIsExplicit: config.publicUrl !== undefined,
+  };
+  if (credentials) logCertificate(logger, credentials, "loaded");
+  else if (!isLoopback(config.host) && !config.trustProxy) {
+    logger.warn(
+      { host: config.host },
+      `listening on ${config.host} over plain HTTP: personal access tokens and passwords would cross the network in clear text; set TLS_CERT_FILE and TLS_KEY_FILE, or put a TLS proxy in front and set TRUST_PROXY=true`,
+    );
+  }
+
+  let redirectServer: http.Server | undefined;
+  let redirectUrl: string | undefined;
+  if (credentials && config.httpRedirectPort !== undefined) {
+    redirectServer = http.createServer(
+      { maxHeaderSize: HEADER_LIMIT_BYTES },
+      httpsRedirectListener({
+        publicUrl: serviceConfig.publicUrlIsExplicit && serviceConfig.publicUrl.startsWith("https:") ? serviceConfig.publicUrl : undefined,
+        httpsPort: port,
+        fallbackUrl: url,
+        trustProxy: config.trustProxy,
+        logger,
+      }),
+    );
+    redirectServer.on("clientError", answerClientError);
+    try {
+      await listen(redirectServer, config.httpRedirectPort, config.host);
+    } catch (error) {
+      // The port is taken: nothing must stay open behind the error (tests start many services in one process).
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gitHost.stop();
+      await gitAccess.stop();
+      await database.close();
+      throw error;
+    }
+    redirectUrl = `http://${host}:${portOf(redirectServer, config.httpRedirectPort)}`;
+  }
   const { koa, api } = createApp({ db: database.knex, config: serviceConfig, logger, gitAccess, gitHost, clock: gitAccessOptions.clock });
   const koaHandle = koa.callback();
   const hookHandle = authHookListener({ gitAccess, logger, trustProxy: config.trustProxy });
@@ -88,18 +160,25 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
     if (isAuthHookRequest(req)) hookHandle(req, res);
     else void koaHandle(req, res);
   };
+  const tlsServer = credentials ? (server as https.Server) : undefined;
   return {
     url,
+    redirectUrl,
     config: serviceConfig,
     api,
     server,
     database,
     gitAccess,
+    reloadTls: () => (tlsServer && config.tls ? reloadTlsCredentials(tlsServer, config.tls, logger) : undefined),
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      const closing = [server, ...(redirectServer ? [redirectServer] : [])].map(
+        (listening) =>
+          new Promise<void>((resolve) => {
+            listening.close(() => resolve());
+            listening.closeAllConnections();
+          }),
+      );
+      await Promise.all(closing);
       await gitHost.stop();
       await gitAccess.stop();
       await database.close();

@@ -10,6 +10,7 @@ import { createDb } from "../../server/src/db";
 import { startServer, type RunningServer } from "../../server/src/server";
 import { DEFAULT_THROTTLE, type ThrottlePolicy } from "../../server/src/gitAccess";
 import type { Clock } from "../../server/src/lib/clock";
+import type { TestCertificates } from "./tls";
 
 /** Suites that fail logins on purpose would trip the real limit; the throttle suite uses DEFAULT_THROTTLE. */
 export const RELAXED_THROTTLE: ThrottlePolicy = { ...DEFAULT_THROTTLE, maxFailures: 1000 };
@@ -53,6 +54,8 @@ async function freshPostgresDatabase(): Promise<string> {
 export interface TestServer extends RunningServer {
   knex: Knex;
   dataDir: string;
+  /** The environment git needs for this server: `GIT_SSL_CAINFO` (the test CA) with `tls`, else nothing. */
+  gitEnv: Record<string, string>;
 }
 
 export interface TestServerOptions {
@@ -65,6 +68,11 @@ export interface TestServerOptions {
   logLines?: string[];
   /** The service's time, for tests that move it (MovableClock) instead of sleeping. */
   clock?: Clock;
+  /**
+   * Serve https with these certificates (createTestCertificates() in ./tls): TLS_CERT_FILE is
+   * the chain (server certificate + CA), TLS_KEY_FILE the server key; `url` is then https://127.0.0.1:port.
+   */
+  tls?: TestCertificates;
 }
 
 /** A real service on a loopback port with its own fresh database and data folder. */
@@ -80,6 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ADMIN_PASSWORD,
     LOG_LEVEL: "silent",
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
+    ...(options.tls && { TLS_CERT_FILE: options.tls.chain, TLS_KEY_FILE: options.tls.serverKey }),
     ...options.env,
   });
   const logLines = options.logLines;
@@ -94,6 +103,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...running,
     knex: running.database.knex,
     dataDir,
+    gitEnv: options.tls ? { GIT_SSL_CAINFO: options.tls.caCert } : {},
     close: async () => {
       await running.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -13,6 +13,8 @@ describe("configuration", () => {
     assert.equal(config.publicUrl, undefined);
     assert.equal(config.logLevel, "info");
     assert.equal(config.trustProxy, false);
+    assert.equal(config.tls, undefined);
+    assert.equal(config.httpRedirectPort, undefined);
   });
 
   it("reads every variable", () => {
@@ -26,6 +28,9 @@ describe("configuration", () => {
       ADMIN_PASSWORD: "correct horse",
       LOG_LEVEL: "debug",
       TRUST_PROXY: "true",
+      TLS_CERT_FILE: "/etc/clarive/chain.pem",
+      TLS_KEY_FILE: "/etc/clarive/key.pem",
+      HTTP_REDIRECT_PORT: "8081",
     });
     assert.deepEqual(
       { ...config },
@@ -39,6 +44,8 @@ describe("configuration", () => {
         adminPassword: "correct horse",
         logLevel: "debug",
         trustProxy: true,
+        tls: { certFile: "/etc/clarive/chain.pem", keyFile: "/etc/clarive/key.pem" },
+        httpRedirectPort: 8081,
       },
     );
   });
