@@ -3,6 +3,7 @@ import path from "node:path";
 import type Router from "@koa/router";
 import { createRequire } from "node:module";
 import type { Api } from "../http/api";
+import { requestPublicUrl } from "../http/publicUrl";
 
 const SWAGGER_UI_DIR = path.dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
 const ASSETS = new Set(["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"]);
@@ -20,7 +21,9 @@ const PAGE = `<!doctype html>
 export function registerDocsRoutes(router: Router, api: Api): void {
   const document = api.openApiDocument();
   router.get("/api/v1/openapi.json", (ctx) => {
-    ctx.body = document;
+    // The server URL as this client reaches the service (https behind a TLS proxy), like clone URLs.
+    const url = requestPublicUrl(ctx.req, api.deps.config);
+    ctx.body = url === api.deps.config.publicUrl ? document : { ...document, servers: [{ url }] };
   });
   router.get("/docs", (ctx) => {
     ctx.type = "html";

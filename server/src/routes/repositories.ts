@@ -13,6 +13,7 @@ import {
   setRepositoryPatAccess,
 } from "../services/repositories";
 import type { Api } from "../http/api";
+import { requestPublicUrl } from "../http/publicUrl";
 
 const MemberParams = RepositoryParams.extend(UsernameParams.shape);
 
@@ -26,7 +27,10 @@ export function registerRepositoryRoutes(api: Api): void {
     tag: "repositories",
     auth: "user",
     success: { status: 200, description: "Repositories with their PAT access", schema: z.array(RepositorySchema) },
-    handler: async ({ caller }) => (await listVisibleRepositories(db, caller)).map((r) => presentRepository(r, config.publicUrl)),
+    handler: async ({ caller, ctx }) => {
+      const publicUrl = requestPublicUrl(ctx.req, config);
+      return (await listVisibleRepositories(db, caller)).map((r) => presentRepository(r, publicUrl));
+    },
   });
 
   api.route({
@@ -38,8 +42,8 @@ export function registerRepositoryRoutes(api: Api): void {
     body: CreateRepositoryBody,
     success: { status: 201, description: "The new, empty repository", schema: RepositorySchema },
     errors: [403, 409],
-    handler: async ({ caller, body, meta }) =>
-      presentRepository(await createRepository(db, config.reposDir, caller, body, meta), config.publicUrl),
+    handler: async ({ caller, body, meta, ctx }) =>
+      presentRepository(await createRepository(db, config.reposDir, caller, body, meta), requestPublicUrl(ctx.req, config)),
   });
 
   api.route({
@@ -52,8 +56,11 @@ export function registerRepositoryRoutes(api: Api): void {
     body: UpdateRepositoryBody,
     success: { status: 200, description: "The repository after the change", schema: RepositorySchema },
     errors: [403, 404],
-    handler: async ({ caller, params, body, meta }) =>
-      presentRepository(await setRepositoryPatAccess(db, caller, params.project, params.name, body.patAccess, meta), config.publicUrl),
+    handler: async ({ caller, params, body, meta, ctx }) =>
+      presentRepository(
+        await setRepositoryPatAccess(db, caller, params.project, params.name, body.patAccess, meta),
+        requestPublicUrl(ctx.req, config),
+      ),
   });
 
   api.route({
