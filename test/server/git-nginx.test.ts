@@ -14,15 +14,18 @@ interface HttpsReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   protocol: string | null;
+  body: string;
 }
 
 /** One GET over https trusting only `ca` (Node's fetch cannot be given a CA per request). */
-function httpsGet(url: string, ca: string): Promise<HttpsReply> {
+function httpsGet(url: string, ca: string, headers: Record<string, string> = {}): Promise<HttpsReply> {
   return new Promise((resolve, reject) => {
-    const request = https.get(url, { ca: fs.readFileSync(ca), agent: false }, (response) => {
+    const request = https.get(url, { ca: fs.readFileSync(ca), agent: false, headers }, (response) => {
       const protocol = (response.socket as TLSSocket).getProtocol();
-      response.resume();
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, protocol }));
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, protocol, body }));
     });
     request.on("error", reject);
   });
@@ -36,6 +39,7 @@ describe("nginx TLS example (examples/nginx/clarive-git.conf) in front of git ht
   let plainUrl: string;
   let rw: string;
   let ro: string;
+  let aliceKey: string;
   const bare = () => path.join(server.config.reposDir, "acme", "widgets.git");
   // git trusts the test CA only where a test says so: the isolated HOME has no CA setting.
   const trusting = () => ({ env: { GIT_SSL_CAINFO: certs.caCert } });
@@ -46,6 +50,7 @@ describe("nginx TLS example (examples/nginx/clarive-git.conf) in front of git ht
     server = await startTestServer({ env: { TRUST_PROXY: "true" } });
     const admin = await loginAdmin(server);
     const alice = await createUser(admin, server, "alice");
+    aliceKey = alice.apiKey as string;
     await createRepository(admin, "acme", "widgets");
     await admin.put("/repositories/acme/widgets/members/alice", { access: "write" });
     await setPatAuth(admin, true);
@@ -138,6 +143,16 @@ describe("nginx TLS example (examples/nginx/clarive-git.conf) in front of git ht
       const openapi = await httpsGet(`${serviceUrl}/api/v1/openapi.json`, certs.caCert);
       assert.equal(openapi.status, 200);
       assert.match(String(openapi.headers["strict-transport-security"]), /max-age=\d+/);
+    });
+
+    it("the clone URLs the API gives through the proxy say https (X-Forwarded-Proto, TRUST_PROXY=true)", async () => {
+      const reply = await httpsGet(`${serviceUrl}/api/v1/repositories`, certs.caCert, { authorization: `Bearer ${aliceKey}` });
+      assert.equal(reply.status, 200);
+      const repositories = JSON.parse(reply.body) as { cloneUrl: string }[];
+      assert.deepEqual(
+        repositories.map((r) => r.cloneUrl),
+        [`${serviceUrl}/git/acme/widgets.git`],
+      );
     });
 
     it("the service's own refusals reach git through the proxy (read-only push: 403 and its reason)", async () => {
