@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { MemberDto, RepositoryDto } from "@clarive/shared";
 import { type Client, createRepository, createUser, loginAdmin, setPatAuth, type ErrorReply } from "../support/client";
+import { snapshotDatabase } from "../support/snapshot";
 import { startTestServer, type TestServer } from "../support/testServer";
 
 describe("repositories", () => {
@@ -58,6 +59,30 @@ describe("repositories", () => {
     assert.equal(dup.body.error.code, "repository_exists");
     assert.deepEqual(fs.readdirSync(server.config.reposDir).sort(), ["acme"]);
     assert.deepEqual(fs.readdirSync(path.join(server.config.reposDir, "acme")), ["widgets.git"]);
+  });
+
+  it("never adopts a folder already on disk, and names are unique regardless of case", async () => {
+    // Another instance's data (or a restore) left acme/legacy.git: creating acme/legacy must not serve its history.
+    const legacy = path.join(server.config.reposDir, "acme", "legacy.git");
+    fs.mkdirSync(path.join(legacy, "refs"), { recursive: true });
+    fs.writeFileSync(path.join(legacy, "HEAD"), "ref: refs/heads/old\n");
+    const before = await snapshotDatabase(server.knex);
+    const adopted = await admin.post<ErrorReply>("/repositories", { project: "acme", name: "legacy" });
+    assert.equal(adopted.status, 409);
+    assert.equal(adopted.body.error.code, "repository_folder_exists");
+    assert.equal(fs.readFileSync(path.join(legacy, "HEAD"), "utf8"), "ref: refs/heads/old\n", "the folder is left as it was");
+    for (const [project, name, code] of [
+      ["acme", "WIDGETS", "repository_exists"],
+      ["ACME", "widgets", "repository_exists"],
+      ["Acme", "new-one", "project_name_taken"],
+    ] as const) {
+      const reply = await admin.post<ErrorReply>("/repositories", { project, name });
+      assert.equal(reply.status, 409, `${project}/${name}`);
+      assert.equal(reply.body.error.code, code);
+    }
+    assert.equal(await snapshotDatabase(server.knex), before, "nothing was created");
+    assert.ok(!fs.existsSync(path.join(server.config.reposDir, "Acme")));
+    fs.rmSync(legacy, { recursive: true });
   });
 
   it("users see only repositories they are members of, with their access", async () => {
@@ -130,5 +155,26 @@ describe("repositories", () => {
     assert.match(trash[0] ?? "", /^other__secret-\d+\.git$/);
     // The project can hold a new repository of the same name afterwards.
     await createRepository(admin, "other", "secret");
+  });
+});
+
+describe("repository creation racing", () => {
+  let server: TestServer;
+  let racer: Client;
+  before(async () => {
+    server = await startTestServer();
+    racer = await loginAdmin(server);
+  });
+  after(() => server.close());
+
+  it("two creations of one name in different case, fired together: one wins, the other is 409, one folder", async () => {
+    for (let round = 0; round < 15; round++) {
+      const replies = await Promise.all([
+        racer.post<ErrorReply>("/repositories", { project: "race", name: `r${round}` }),
+        racer.post<ErrorReply>("/repositories", { project: "race", name: `R${round}` }),
+      ]);
+      assert.deepEqual(replies.map((r) => r.status).sort(), [201, 409], `round ${round}`);
+    }
+    assert.equal(fs.readdirSync(path.join(server.config.reposDir, "race")).length, 15);
   });
 });

@@ -8,23 +8,45 @@ const run = promisify(execFile);
 /** Where `project/name` lives on disk. Names are validated before they get here. */
 export const bareRepositoryPath = (reposDir: string, project: string, name: string): string => path.join(reposDir, project, `${name}.git`);
 
-/** Creates (or, for a folder already there, re-initialises without loss) a bare repository. */
+export class FolderExistsError extends Error {}
+
+/**
+ * Creates a bare repository in a folder that must not exist yet: a folder already there (left
+ * by another instance's data, a restore, or a name differing only in case on a disk that
+ * ignores case) is never adopted, or its history would be served under the new name.
+ * If initialising fails half-way, the new folder is removed again.
+ */
 export async function initBareRepository(directory: string): Promise<void> {
   await fs.mkdir(path.dirname(directory), { recursive: true });
-  await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", directory]);
-  // Pushes are authorised by this service before git http-backend ever runs.
-  await run("git", ["config", "--file", path.join(directory, "config"), "http.receivepack", "true"]);
+  try {
+    await fs.mkdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new FolderExistsError(directory);
+    throw error;
+  }
+  try {
+    await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", directory]);
+    // Pushes are authorised by this service before git http-backend ever runs.
+    await run("git", ["config", "--file", path.join(directory, "config"), "http.receivepack", "true"]);
+  } catch (error) {
+    await removeNewRepository(directory);
+    throw error;
+  }
 }
+
+/** Removes a folder this service has just created (its creation was rolled back). */
+export const removeNewRepository = (directory: string): Promise<void> => fs.rm(directory, { recursive: true, force: true });
 
 /**
  * Deleting a repository through the API moves it aside instead of erasing it: an admin's
  * mistaken DELETE must not lose history. The trash folder name cannot clash with a project
  * because project names start with a letter or digit.
  */
-export async function moveRepositoryToTrash(reposDir: string, directory: string, label: string): Promise<string | null> {
-  const trash = path.join(reposDir, ".trash");
-  await fs.mkdir(trash, { recursive: true });
-  const target = path.join(trash, `${label.replace("/", "__")}-${Date.now()}.git`);
+export const trashPath = (reposDir: string, label: string): string =>
+  path.join(reposDir, ".trash", `${label.replace("/", "__")}-${Date.now()}.git`);
+
+export async function moveRepositoryToTrash(directory: string, target: string): Promise<string | null> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
   try {
     await fs.rename(directory, target);
     return target;

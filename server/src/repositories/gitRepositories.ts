@@ -40,6 +40,13 @@ export async function membershipAccess(db: Queryable, userId: number, repository
   return row?.access ?? null;
 }
 
+/** The repository whose project and name match these regardless of case, if any. */
+export const findRepositoryAnyCase = (db: Queryable, project: string, name: string): Promise<RepositoryRow | undefined> =>
+  base(db).whereRaw("lower(projects.name) = lower(?) AND lower(repositories.name) = lower(?)", [project, name]).first();
+
+export const findProjectAnyCase = (db: Queryable, name: string): Promise<{ id: number; name: string } | undefined> =>
+  db<{ id: number; name: string }>("projects").whereRaw("lower(name) = lower(?)", [name]).first("id", "name");
+
 export async function findOrCreateProject(db: Queryable, name: string): Promise<number> {
   await db("projects").insert({ name }).onConflict("name").ignore();
   const row = await db("projects").where({ name }).first<{ id: number }>("id");

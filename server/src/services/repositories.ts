@@ -1,12 +1,21 @@
 import type { Knex } from "knex";
 import { nameProblem, type MemberAccess, type PatAccess } from "@clarive/shared";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
-import { bareRepositoryPath, initBareRepository, moveRepositoryToTrash } from "../lib/bareRepository";
+import {
+  bareRepositoryPath,
+  FolderExistsError,
+  initBareRepository,
+  moveRepositoryToTrash,
+  removeNewRepository,
+  trashPath,
+} from "../lib/bareRepository";
 import {
   deleteRepository,
   deleteRepositoryMembership,
   findOrCreateProject,
+  findProjectAnyCase,
   findRepository,
+  findRepositoryAnyCase,
   insertRepository,
   listMembers,
   listReachableRepositories,
@@ -61,17 +70,45 @@ export async function createRepository(
   requireAdmin(actor);
   const problems = [nameProblem("project", input.project), nameProblem("repository", input.name)].filter(Boolean);
   if (problems.length > 0) throw new ValidationError(problems.join("; "), undefined, "invalid_name");
-  return db.transaction(async (trx) => {
-    if (await findRepository(trx, input.project, input.name)) {
-      throw new ConflictError(`Repository ${input.project}/${input.name} already exists`, "repository_exists");
-    }
-    const projectId = await findOrCreateProject(trx, input.project);
-    await insertRepository(trx, projectId, input.name);
-    // Created inside the transaction: if git fails, the row is rolled back with it.
-    await initBareRepository(bareRepositoryPath(reposDir, input.project, input.name));
-    await audit(trx, actor, "repository.created", `repository:${input.project}/${input.name}`, meta);
-    return view(trx, await requireRepository(trx, input.project, input.name));
-  });
+  const directory = bareRepositoryPath(reposDir, input.project, input.name);
+  let createdFolder = false;
+  try {
+    return await db.transaction(async (trx) => {
+      // Names are unique regardless of case: demo/APP beside demo/app is one folder on a disk that ignores case.
+      const existing = await findRepositoryAnyCase(trx, input.project, input.name);
+      if (existing) throw new ConflictError(`Repository ${existing.project}/${existing.name} already exists`, "repository_exists");
+      const project = await findProjectAnyCase(trx, input.project);
+      if (project && project.name !== input.project) {
+        throw new ConflictError(
+          `A project named ${project.name} already exists; names are unique regardless of case`,
+          "project_name_taken",
+        );
+      }
+      const projectId = project?.id ?? (await findOrCreateProject(trx, input.project));
+      await insertRepository(trx, projectId, input.name);
+      // Inside the transaction: if git fails, the row is rolled back with it.
+      try {
+        await initBareRepository(directory);
+      } catch (error) {
+        if (error instanceof FolderExistsError) {
+          throw new ConflictError(
+            `${input.project}/${input.name} already has a folder in the repositories directory (another instance's data, or a restore); move it away or choose another name`,
+            "repository_folder_exists",
+          );
+        }
+        throw error;
+      }
+      createdFolder = true;
+      await audit(trx, actor, "repository.created", `repository:${input.project}/${input.name}`, meta);
+      return view(trx, await requireRepository(trx, input.project, input.name));
+    });
+  } catch (error) {
+    // The folder exists exactly when the row does: a rolled-back creation leaves none behind.
+    if (createdFolder) await removeNewRepository(directory);
+    // Two creations of names differing only in case, racing: the unique index decided.
+    if (isUniqueViolation(error)) throw new ConflictError(`Repository ${input.project}/${input.name} already exists`, "repository_exists");
+    throw error;
+  }
 }
 
 export async function setRepositoryPatAccess(
@@ -103,12 +140,14 @@ export async function removeRepository(
   meta: RequestMeta,
 ): Promise<void> {
   requireAdmin(actor);
+  const movedTo = trashPath(reposDir, `${project}/${name}`);
   await db.transaction(async (trx) => {
     const repository = await requireRepository(trx, project, name);
     await deleteRepository(trx, repository.id);
-    const movedTo = await moveRepositoryToTrash(reposDir, bareRepositoryPath(reposDir, project, name), `${project}/${name}`);
     await audit(trx, actor, "repository.deleted", `repository:${project}/${name}`, meta, { movedTo });
   });
+  // Only once the deletion has committed: a rolled-back one must find its folder where it was.
+  await moveRepositoryToTrash(bareRepositoryPath(reposDir, project, name), movedTo);
 }
 
 export async function listRepositoryMembers(
@@ -161,3 +200,5 @@ export async function removeRepositoryMember(
     await audit(trx, actor, "membership.removed", `repository:${project}/${name}`, meta, { user: user.username });
   });
 }
+
+const isUniqueViolation = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === "23505";

@@ -3,6 +3,7 @@ import * as initial from "./001_initial";
 import * as gitAuth from "./002_git_auth";
 import * as instances from "./003_instances";
 import * as rotation from "./004_rotation";
+import * as namesAnyCase from "./005_names_any_case";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   "002_git_auth": gitAuth,
   "003_instances": instances,
   "004_rotation": rotation,
+  "005_names_any_case": namesAnyCase,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
