@@ -95,10 +95,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logger = logLines
     ? createLogger({ logLevel: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const running = await startServer(config, logger, {
-    throttle: options.throttle ?? RELAXED_THROTTLE,
-    ...(options.clock && { clock: options.clock }),
-  });
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger, {
+      throttle: options.throttle ?? RELAXED_THROTTLE,
+      ...(options.clock && { clock: options.clock }),
+    });
+  } catch (error) {
+    // Tests of refused starts (a bad certificate) leave no folder behind.
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...running,
     knex: running.database.knex,

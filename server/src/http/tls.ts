@@ -66,7 +66,8 @@ export function readTlsCredentials(files: TlsFiles): TlsCredentials {
   try {
     privateKey = createPrivateKey(key);
   } catch (error) {
-    const encrypted = (error as NodeJS.ErrnoException).code === "ERR_MISSING_PASSPHRASE";
+    // Both PEM spellings of an encrypted key say so in the clear (PKCS#8's header, or the legacy Proc-Type line).
+    const encrypted = key.includes("ENCRYPTED");
     fail(
       "TLS_KEY_FILE",
       encrypted
