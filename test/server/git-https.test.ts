@@ -261,12 +261,20 @@ describe("git over HTTPS (native TLS)", () => {
       "/git/acme/widgets.git/info/refs?service=git-upload-pack",
       "/api/v1/git/auth",
     ]) {
-      const { status, hsts } = await httpsHeaders(`${server.url}${where}`, certs.caCert, {
-        "x-original-uri": "/git/acme/widgets.git/info/refs?service=git-upload-pack",
-      });
-      assert.ok(status > 0);
-      assert.equal(hsts, "max-age=31536000", where);
+      for (const authorization of [undefined, `Basic ${Buffer.from(`alice:${aliceRw}`).toString("base64")}`]) {
+        const { status, hsts } = await httpsHeaders(`${server.url}${where}`, certs.caCert, {
+          "x-original-uri": "/git/acme/widgets.git/info/refs?service=git-upload-pack",
+          ...(authorization && { authorization }),
+        });
+        assert.ok(status > 0);
+        assert.equal(hsts, "max-age=31536000", `${where} (${status})`);
+      }
     }
+    // git's own answer (200 from git http-backend) and the auth hook's 204 are among them.
+    const git200 = await httpsHeaders(`${server.url}/git/acme/widgets.git/info/refs?service=git-upload-pack`, certs.caCert, {
+      authorization: `Basic ${Buffer.from(`alice:${aliceRw}`).toString("base64")}`,
+    });
+    assert.deepEqual(git200, { status: 200, hsts: "max-age=31536000" });
   });
 
   describe("HTTP_REDIRECT_PORT", () => {
