@@ -14,6 +14,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config);
+  // Only with TLS: elsewhere SIGHUP keeps its default meaning (the terminal went away: stop).
+  // Installed before the (slow) start, so a renewal hook firing during it does not kill the
+  // service: the files are read at start anyway, and again for a SIGHUP once running.
+  const reload: { tls?: () => void } = {};
+  if (config.tls) {
+    process.on("SIGHUP", () => {
+      logger.info({ signal: "SIGHUP" }, "reloading the TLS certificate");
+      reload.tls?.();
+    });
+  }
   let running;
   try {
     running = await startServer(config, logger);
@@ -38,13 +48,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
-  // Only with TLS: elsewhere SIGHUP keeps its default meaning (the terminal went away: stop).
-  if (config.tls) {
-    process.on("SIGHUP", () => {
-      logger.info({ signal: "SIGHUP" }, "reloading the TLS certificate");
-      running.reloadTls();
-    });
-  }
+  const started = running;
+  reload.tls = () => void started.reloadTls();
 }
 
 main().catch((error: unknown) => {

@@ -35,9 +35,15 @@ const HEADER_LIMIT_BYTES = 16 * 1024;
 
 /**
  * Requests that never reach Koa (oversized or broken headers) still get the API's JSON
- * error shape instead of Node's bare status line.
+ * error shape instead of Node's bare status line, and over TLS the HSTS header every other
+ * answer carries.
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+const clientErrorAnswer =
+  (hsts: boolean) =>
+  (err: NodeJS.ErrnoException, socket: Socket): void =>
+    answerClientError(err, socket, hsts);
+
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket, hsts: boolean): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -51,6 +57,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   });
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      (hsts ? `Strict-Transport-Security: ${STRICT_TRANSPORT_SECURITY}\r\n` : "") +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
@@ -99,7 +106,17 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
   const server = credentials
     ? https.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES, cert: credentials.cert, key: credentials.key }, listener)
     : http.createServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, listener);
-  server.on("clientError", answerClientError);
+  server.on("clientError", clientErrorAnswer(credentials !== undefined));
+  // An Expect header other than 100-continue: answered here, in the API's shape (with HSTS), not by Node.
+  server.on("checkExpectation", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const body = JSON.stringify({ error: { code: "expectation_failed", message: "Only Expect: 100-continue is supported" } });
+    res.writeHead(417, {
+      ...(credentials && { "Strict-Transport-Security": STRICT_TRANSPORT_SECURITY }),
+      "Content-Type": "application/json; charset=utf-8",
+      "Content-Length": Buffer.byteLength(body),
+    });
+    res.end(body);
+  });
   if (credentials) {
     // A client that does not trust the certificate hangs up during the handshake: nothing was
     // sent yet (no credentials), so the address and OpenSSL's reason are all there is to log.
@@ -140,7 +157,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
         logger,
       }),
     );
-    redirectServer.on("clientError", answerClientError);
+    redirectServer.on("clientError", clientErrorAnswer(false));
     try {
       await listen(redirectServer, config.httpRedirectPort, config.host);
     } catch (error) {

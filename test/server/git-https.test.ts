@@ -277,7 +277,52 @@ describe("git over HTTPS (native TLS)", () => {
     assert.deepEqual(git200, { status: 200, hsts: "max-age=31536000" });
   });
 
+  it("answers Node gives before any handler (broken or huge headers, an odd Expect) carry HSTS over TLS too", async () => {
+    const { hostname, port } = new URL(server.url);
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: hostname, port: Number(port), ca: fs.readFileSync(certs.caCert), servername: "localhost" }, () =>
+          socket.write(request),
+        );
+        let data = "";
+        socket.on("data", (chunk: Buffer) => (data += chunk.toString("latin1")));
+        socket.on("end", () => resolve(data));
+        socket.on("close", () => resolve(data));
+        socket.on("error", reject);
+      });
+    for (const [request, status] of [
+      [`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`, 431],
+      ["GET /api/v1/me HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 400],
+      ["GET /api/v1/me HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nConnection: close\r\n\r\n", 417],
+    ] as const) {
+      const answer = await raw(request);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), answer.slice(0, 80));
+      assert.match(answer, /\r\nStrict-Transport-Security: max-age=31536000\r\n/i, `${status} carries HSTS`);
+    }
+  });
+
   describe("HTTP_REDIRECT_PORT", () => {
+    it("logs a token pasted into a plain-HTTP URL only as its hint, and never redirects an absolute-form git request", async () => {
+      const pasted = aliceRw;
+      const before = logLines.length;
+      assert.equal((await fetch(`${server.redirectUrl}/api/v1/tokens/${pasted}`, { redirect: "manual" })).status, 403);
+      assert.ok(!logLines.slice(before).join("").includes(pasted.slice(7)), "no token in the log");
+      const { hostname, port } = new URL(server.redirectUrl ?? "");
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () =>
+          socket.write(
+            "GET http://elsewhere.example/git/acme/widgets.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+          ),
+        );
+        let data = "";
+        socket.on("data", (chunk: Buffer) => (data += chunk.toString("latin1")));
+        socket.on("end", () => resolve(data));
+        socket.on("error", reject);
+      });
+      assert.match(answer, /^HTTP\/1\.1 403 /);
+      assert.doesNotMatch(answer, /\r\nLocation:/i);
+    });
+
     it("sends a browser asking for /docs to the https URL", async () => {
       const reply = await fetch(`${server.redirectUrl}/docs`, { redirect: "manual" });
       assert.equal(reply.status, 301);

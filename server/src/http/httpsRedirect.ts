@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener } from "node:http";
 import type { Logger } from "pino";
+import { redactSecrets } from "@clarive/shared";
 import { logRequest, millisecondsSince } from "../middleware/requestLog";
 import { clientAddress } from "./clientAddress";
 
@@ -31,11 +32,13 @@ export function httpsRedirectListener(options: HttpsRedirectOptions): RequestLis
     const started = performance.now();
     const method = req.method ?? "GET";
     const rawUrl = req.url ?? "/";
-    const pathname = rawUrl.split("?")[0] || "/";
+    // An absolute-form target (`GET http://host/git/…`) is never a browser page: read as "/".
+    const originForm = rawUrl.startsWith("/");
+    const pathname = originForm ? rawUrl.split("?")[0] || "/" : "/";
     const base = httpsBase(req, options);
-    const browserPage = (method === "GET" || method === "HEAD") && !carriesCredentials(pathname);
+    const browserPage = originForm && (method === "GET" || method === "HEAD") && !carriesCredentials(pathname);
     if (browserPage) {
-      res.writeHead(301, { Location: `${base}${rawUrl.startsWith("/") ? rawUrl : "/"}`, "Content-Length": 0 });
+      res.writeHead(301, { Location: `${base}${rawUrl}`, "Content-Length": 0 });
       res.end();
     } else {
       const target = `${base}${gitRepositoryPath(pathname) ?? pathname}`;
@@ -45,7 +48,8 @@ export function httpsRedirectListener(options: HttpsRedirectOptions): RequestLis
     }
     logRequest(options.logger, {
       method,
-      path: pathname,
+      // A token pasted into the URL must not reach the log in clear text (as on the https side).
+      path: redactSecrets(pathname),
       status: res.statusCode,
       ms: millisecondsSince(started),
       ip: clientAddress(req, options.trustProxy),
