@@ -6,6 +6,7 @@ import type { ServiceConfig } from "./config";
 import { Api } from "./http/api";
 import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
+import type { GitService } from "./git/gitPath";
 import type { GitProcessHost } from "./git/processHost";
 import { gitHttpMiddleware } from "./git/routes";
 import { registerAuditRoutes } from "./routes/audit";
@@ -31,6 +32,8 @@ export interface AppDeps {
   gitHost: GitProcessHost;
   /** The service's time (token rotation windows); the same clock as git access decides by. */
   clock?: Clock;
+  /** Bytes in and out of each request git served (GET /metrics). */
+  onGitTraffic?: (service: GitService, received: number, sent: number) => void;
 }
 
 export interface App {
@@ -38,7 +41,7 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAccess, gitHost, clock = systemClock }: AppDeps): App {
+export function createApp({ db, config, logger, gitAccess, gitHost, clock = systemClock, onGitTraffic }: AppDeps): App {
   const api = new Api({ db, config, clock });
   registerAuthRoutes(api);
   registerSettingsRoutes(api);
@@ -80,7 +83,7 @@ export function createApp({ db, config, logger, gitAccess, gitHost, clock = syst
     }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, logger }));
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, logger, onGitTraffic }));
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

@@ -19,6 +19,13 @@ const EnvSchema = z.object({
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),
   HTTP_REDIRECT_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_PORT: z.coerce.number("must be a port number (0-65535)").int("must be a whole port number").min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+  SHUTDOWN_TIMEOUT: z.coerce
+    .number("must be a number of seconds, such as 30")
+    .min(0, "must be a number of seconds, such as 30")
+    .max(3600, "must be at most 3600 seconds")
+    .default(30),
 });
 
 /** A certificate (PEM, the server's first, then any intermediates) and its private key (PEM). */
@@ -44,9 +51,22 @@ export interface Config {
   tls: TlsFiles | undefined;
   /** With TLS: a plain-HTTP port that sends browsers to https and refuses git and the API. */
   httpRedirectPort: number | undefined;
+  /**
+   * /metrics on its own listener (METRICS_HOST, default HOST) instead of the service's port,
+   * so it can be kept off the network the service answers on.
+   */
+  metrics: { port: number; host: string } | undefined;
+  /** On SIGTERM, how long running requests (clones, pushes) may take to finish before they are cut. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * The environment is wrong in a way only starting shows (the port is taken, the database
+ * cannot be reached): one line for the operator, no stack.
+ */
+export class StartupError extends Error {}
 
 /** Parses the environment once; throws a ConfigError naming every bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -58,15 +78,22 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const e = parsed.data;
-  // A certificate without its key (or the reverse) is a half-done set-up: never fall back to plain HTTP.
-  const tlsProblems = [
+  // Variables that only make sense together. A certificate without its key (or the reverse) is a
+  // half-done set-up: never fall back to plain HTTP.
+  const combinationProblems = [
     ...(e.TLS_CERT_FILE && !e.TLS_KEY_FILE ? ["  TLS_KEY_FILE: must be set too when TLS_CERT_FILE is (both or neither)"] : []),
     ...(e.TLS_KEY_FILE && !e.TLS_CERT_FILE ? ["  TLS_CERT_FILE: must be set too when TLS_KEY_FILE is (both or neither)"] : []),
     ...(e.HTTP_REDIRECT_PORT !== undefined && !e.TLS_CERT_FILE && !e.TLS_KEY_FILE
       ? ["  HTTP_REDIRECT_PORT: needs TLS_CERT_FILE and TLS_KEY_FILE (it redirects to the service's https port)"]
       : []),
+    ...(e.METRICS_HOST !== undefined && e.METRICS_PORT === undefined
+      ? ["  METRICS_HOST: needs METRICS_PORT (the port of the metrics listener)"]
+      : []),
+    ...(e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && (e.METRICS_PORT === e.PORT || e.METRICS_PORT === e.HTTP_REDIRECT_PORT)
+      ? ["  METRICS_PORT: must differ from PORT and HTTP_REDIRECT_PORT"]
+      : []),
   ];
-  if (tlsProblems.length > 0) throw new ConfigError(`Invalid configuration:\n${tlsProblems.join("\n")}`);
+  if (combinationProblems.length > 0) throw new ConfigError(`Invalid configuration:\n${combinationProblems.join("\n")}`);
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -80,6 +107,8 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY === "true",
     tls: e.TLS_CERT_FILE && e.TLS_KEY_FILE ? { certFile: path.resolve(e.TLS_CERT_FILE), keyFile: path.resolve(e.TLS_KEY_FILE) } : undefined,
     httpRedirectPort: e.HTTP_REDIRECT_PORT,
+    metrics: e.METRICS_PORT === undefined ? undefined : { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST },
+    shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT * 1000),
   };
 }
 

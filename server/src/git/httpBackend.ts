@@ -12,6 +12,8 @@ export interface BackendRequest {
   remoteAddr: string;
   host: GitProcessHost;
   logger: Logger;
+  /** Told the request body's bytes and git's output bytes once the response is over (GET /metrics). */
+  onTraffic?: ((received: number, sent: number) => void) | undefined;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -95,12 +97,19 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
     let headersDone = false;
     let pending = Buffer.alloc(0);
 
+    let received = 0;
+    let sent = 0;
     res.once("close", () => {
       if (!res.writableFinished) run.kill(); // the client left before git's answer was all sent
       stream.destroy();
+      r.onTraffic?.(received, sent);
       resolve();
     });
     req.pipe(stream);
+    if (r.onTraffic) {
+      req.on("data", (chunk: Buffer) => (received += chunk.length));
+      stream.on("data", (chunk: Buffer) => (sent += chunk.length));
+    }
     stream.on("error", (error) => {
       logger.warn({ err: error }, "git process host connection failed");
       stream.destroy();

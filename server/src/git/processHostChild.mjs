@@ -63,7 +63,9 @@ function start(socket, id, env) {
     // libuv keeps sockets non-blocking; git expects a blocking stdin (http-backend spins on a
     // short read). This process never reads or writes the connection again.
     socket._handle.setBlocking(true);
-    child = spawn(backend.file, backend.args, { env, stdio: [socket, socket, "pipe"] });
+    // In its own process group, so that a signal to the service's group (see below) does not
+    // cut a push the service is letting finish.
+    child = spawn(backend.file, backend.args, { env, stdio: [socket, socket, "pipe"], detached: true });
   } catch (error) {
     socket.destroy();
     process.send?.({ id, code: null, stderr: String(error) });
@@ -94,6 +96,10 @@ process.on("message", (message) => {
 
 server.listen(socketPath, () => process.send?.({ ready: true }));
 // The host lives exactly as long as the service: when the IPC channel closes, so does it.
+// A signal to the whole process group (Ctrl-C, systemd's default stop) is the service's to
+// handle: it drains running clones and pushes first, then disconnects, which ends this host.
+process.on("SIGTERM", () => undefined);
+process.on("SIGINT", () => undefined);
 process.on("disconnect", () => {
   for (const child of running.values()) child.kill("SIGKILL");
   process.exit(0);

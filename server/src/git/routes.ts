@@ -1,7 +1,7 @@
 import type { Context, Middleware } from "koa";
 import type { Logger } from "pino";
 import type { GitAccess } from "../gitAccess";
-import { parseGitRequest } from "./gitPath";
+import { parseGitRequest, type GitService } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 
@@ -21,7 +21,14 @@ function refuse(ctx: Context, status: number, message: string, headers: Record<s
 }
 
 /** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
-export function gitHttpMiddleware(deps: { reposDir: string; gitAccess: GitAccess; gitHost: GitProcessHost; logger: Logger }): Middleware {
+export function gitHttpMiddleware(deps: {
+  reposDir: string;
+  gitAccess: GitAccess;
+  gitHost: GitProcessHost;
+  logger: Logger;
+  /** Bytes in and out of each request git served (GET /metrics). */
+  onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
+}): Middleware {
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) {
       await next();
@@ -58,6 +65,7 @@ export function gitHttpMiddleware(deps: { reposDir: string; gitAccess: GitAccess
       remoteAddr: ctx.ip,
       host: deps.gitHost,
       logger: deps.logger,
+      onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
     });
   };
 }

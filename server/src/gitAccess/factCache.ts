@@ -23,6 +23,8 @@ interface Entry<V> {
  * in the feed, empties it.
  */
 export class FactCache implements ChangeSubscriber {
+  /** Reads answered from memory (hits) or the database (misses), for GET /metrics. */
+  readonly lookups = { hits: 0, misses: 0 };
   private generation = 0;
   private readonly tokens = new Map<string, Entry<TokenFacts | null>>();
   private readonly repositories = new Map<string, Entry<RepositoryFacts | null>>();
@@ -111,7 +113,11 @@ export class FactCache implements ChangeSubscriber {
   /** The cached value when there is a trustworthy one, else a promise of it (never undefined). */
   private memo<V>(map: Map<string, Entry<V>>, key: string, now: number, load: () => Promise<V>): MaybePromise<V> {
     const cached = map.get(key);
-    if (cached !== undefined && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) return cached.value;
+    if (cached !== undefined && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) {
+      this.lookups.hits++;
+      return cached.value;
+    }
+    this.lookups.misses++;
     return this.loadInto(map, key, load);
   }
 
@@ -130,7 +136,11 @@ export class FactCache implements ChangeSubscriber {
   /** The token of this hash if it is cached, live and trustworthy; never queries. */
   cachedToken(tokenHash: string, now: number): TokenFacts | undefined {
     const cached = this.tokens.get(tokenHash);
-    if (cached?.value && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) return cached.value;
+    // A miss here is counted by the token() lookup that follows it.
+    if (cached?.value && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) {
+      this.lookups.hits++;
+      return cached.value;
+    }
     return undefined;
   }
 
@@ -151,7 +161,11 @@ export class FactCache implements ChangeSubscriber {
 
   patAuthEnabled(now: number): MaybePromise<boolean> {
     const cached = this.settings;
-    if (cached && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) return cached.value;
+    if (cached && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) {
+      this.lookups.hits++;
+      return cached.value;
+    }
+    this.lookups.misses++;
     return this.loadPatAuthEnabled();
   }
 
@@ -171,8 +185,10 @@ export class FactCache implements ChangeSubscriber {
         const state = this.throttles.get(key);
         if (state) states.push(state);
       }
+      this.lookups.hits++;
       return states;
     }
+    this.lookups.misses++;
     return findThrottles(this.db, keys).then((rows) => rows.map(toState));
   }
 }

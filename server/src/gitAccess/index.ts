@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Database } from "../db";
 import { sha256Hex } from "../lib/hash";
 import { systemClock, type Clock } from "../lib/clock";
-import type { MaybePromise } from "../lib/maybeAsync";
+import { andThen, type MaybePromise } from "../lib/maybeAsync";
 import { ChangeFeed, DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
 import {
   decide,
@@ -26,6 +26,8 @@ export interface GitAccessOptions {
   feedTiming?: ChangeFeedTiming;
   /** The time decisions are made at (expiry, grace windows); tests move it. */
   clock?: Clock;
+  /** Told every decision, as it is answered (GET /metrics counts them). */
+  onDecision?: (decision: GitAccessDecision) => void;
 }
 
 /**
@@ -40,6 +42,7 @@ export class GitAccess {
   private readonly cache: FactCache;
   private readonly effects: DecisionEffects;
   private readonly clock: Clock;
+  private readonly onDecision: ((decision: GitAccessDecision) => void) | undefined;
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
@@ -51,6 +54,7 @@ export class GitAccess {
     );
     this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
     this.clock = options.clock ?? systemClock;
+    this.onDecision = options.onDecision;
     this.effects = new DecisionEffects(db, this.cache, logger, throttle, this.clock);
   }
 
@@ -74,6 +78,11 @@ export class GitAccess {
   }
 
   /** Whether decisions are served from memory right now (the change feed is trusted). */
+  /** How many fact reads were answered from memory and from the database so far. */
+  get cacheLookups(): { hits: number; misses: number } {
+    return this.cache.lookups;
+  }
+
   get cacheTrusted(): boolean {
     return this.feed.isFresh();
   }
@@ -91,7 +100,13 @@ export class GitAccess {
       const known = this.cache.cachedToken(sha256Hex(password), facts.now);
       if (known) facts.token = known;
     }
-    return this.settle(request, credentials, facts);
+    const decision = this.settle(request, credentials, facts);
+    const observe = this.onDecision;
+    if (!observe) return decision;
+    return andThen(decision, (settled) => {
+      observe(settled);
+      return settled;
+    });
   }
 
   private settle(request: GitAccessRequest, credentials: Credentials, facts: GitAccessFacts): MaybePromise<GitAccessDecision> {
