@@ -9,6 +9,7 @@ import { createToken } from "./commands/createToken";
 import type { CommandDeps } from "./commands/deps";
 import { setRepositoryPatAccess, toggleGlobalPatAuth } from "./commands/admin";
 import { signIn, signOut } from "./commands/signIn";
+import { rotateToken } from "./commands/rotateToken";
 import { editToken, removeToken, setTokenActive, type TokenTarget } from "./commands/tokenActions";
 import type { TokensState } from "./core/treeModel";
 import type { TokenFormPrefill } from "./core/tokenForm";
@@ -129,6 +130,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     register("clarive.activateToken", (target: TokenTarget) => setTokenActive(deps, target, true)),
     register("clarive.deactivateToken", (target: TokenTarget) => setTokenActive(deps, target, false)),
     register("clarive.removeToken", (target: TokenTarget) => removeToken(deps, target)),
+    register("clarive.rotateToken", async (target: TokenTarget) => (await rotateToken(deps, target))?.token),
     register("clarive.configureGitRemote", (options?: ConfigureRemoteOptions) =>
       // Only a repository hint is accepted from outside; a token arrives only from Create Token.
       configureGitRemote(deps, options?.repository ? { repository: options.repository } : {}),

@@ -11,6 +11,7 @@ import type {
   LoginResponse,
   PatAccess,
   RepositoryDto,
+  RotateTokenRequest,
   TokenDto,
   UpdateTokenRequest,
   UserDto,
@@ -157,6 +158,11 @@ export class ClariveClient {
 
   updateToken(id: number, request: UpdateTokenRequest): Promise<TokenDto> {
     return this.request<TokenDto>("PATCH", `/tokens/${id}`, request);
+  }
+
+  /** A new secret for the same token; the old one keeps working for `graceMinutes` (0 to 1440). */
+  rotateToken(id: number, graceMinutes: number): Promise<CreatedTokenDto> {
+    return this.request<CreatedTokenDto>("POST", `/tokens/${id}/rotate`, { graceMinutes } satisfies RotateTokenRequest);
   }
 
   async deleteToken(id: number): Promise<void> {

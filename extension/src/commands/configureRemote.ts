@@ -5,6 +5,7 @@
  * provider, unless the user explicitly chooses (after a warning) to embed it in the URL.
  */
 import path from "node:path";
+import { secretHint } from "@clarive/shared";
 import { describeError } from "../api/errors";
 import { gitRemoteUrl, gitRemoteUrlWithToken, hasEmbeddedClariveToken, repositoryFromRemoteUrl, withoutCredentials } from "../core/urls";
 import { personalAccessTokenProblem } from "../core/validation";
@@ -17,8 +18,8 @@ import { createTokenWithForm } from "./tokenCreation";
 const TITLE = "Configure Git Remote";
 
 export interface ConfigureRemoteOptions {
-  /** A secret just created ("Use for this workspace's git remote"). */
-  token?: string;
+  /** A secret just created ("Use for this workspace's git remote"), with its token's id. */
+  token?: ChosenToken;
   /** "project/name" to put first in the server repository pick. */
   repository?: string;
 }
@@ -79,7 +80,13 @@ async function pickRemoteName(deps: CommandDeps, repository: Repository, serverU
 
 type TokenSource = "stored" | "create" | "paste";
 
-async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string): Promise<string | undefined> {
+/** The secret git will use, and the server's id of its token when known (rotation finds it by that). */
+export interface ChosenToken {
+  secret: string;
+  tokenId?: number;
+}
+
+async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string): Promise<ChosenToken | undefined> {
   const ui = deps.ui();
   const stored = await deps.credentials.forRemoteUrl(cleanUrl);
   const items: Array<{ label: string; detail: string; source: TokenSource }> = [
@@ -91,17 +98,22 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
   ];
   const picked = await ui.pickOne(items, { title: TITLE, placeHolder: "Which personal access token should git use?" });
   if (!picked) return undefined;
-  if (picked.source === "stored") return stored?.token;
+  if (picked.source === "stored")
+    return stored && { secret: stored.token, ...(stored.tokenId !== undefined && { tokenId: stored.tokenId }) };
   if (picked.source === "paste") {
     const pasted = await ui.input({ title: TITLE, prompt: "Personal access token", password: true, validate: personalAccessTokenProblem });
-    return pasted?.trim();
+    if (pasted === undefined) return undefined;
+    const secret = pasted.trim();
+    // One of the user's own tokens, by its hint; another user's pasted token has no id here.
+    const own = deps.cachedTokens().find((token) => token.hint === secretHint(secret));
+    return { secret, ...(own && { tokenId: own.id }) };
   }
   const created = await createTokenWithForm(deps, {
     description: `${fullName} from VS Code`,
     repositories: [fullName],
     permission: "read-write",
   });
-  return created?.secret;
+  return created && { secret: created.secret, tokenId: created.token.id };
 }
 
 const PROVIDER = "provider";
@@ -221,8 +233,9 @@ export async function configureGitRemote(deps: CommandDeps, options: ConfigureRe
     if (!target) return undefined;
     const cleanUrl = gitRemoteUrl(signedIn.serverUrl, target.fullName);
 
-    const token = options.token ?? (await obtainToken(deps, target.fullName, cleanUrl));
-    if (!token) return undefined;
+    const chosen = options.token ?? (await obtainToken(deps, target.fullName, cleanUrl));
+    if (!chosen) return undefined;
+    const token = chosen.secret;
     const embed = await chooseEmbedding(deps);
     if (embed === undefined) return undefined;
 
@@ -233,7 +246,7 @@ export async function configureGitRemote(deps: CommandDeps, options: ConfigureRe
       // A token in the URL wins over the provider; drop a stored one so there is one source of truth.
       await deps.credentials.remove(credentialKeyOf(cleanUrl, username));
     } else {
-      await deps.credentials.set(cleanUrl, username, token, target.fullName);
+      await deps.credentials.set(cleanUrl, username, token, target.fullName, chosen.tokenId);
       // git then names the repository path in its prompts, so each repository gets its own token.
       await deps.gitConfig(folder).set(`credential.${signedIn.serverUrl}.useHttpPath`, "true");
       await pointRemoteAt(deps, repository, remote, cleanUrl);

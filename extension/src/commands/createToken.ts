@@ -10,6 +10,8 @@ import type { CommandDeps } from "./deps";
 import { createTokenWithForm } from "./tokenCreation";
 
 export const COPY = "Copy";
+/** A secret shown once is closed, not cancelled: the modal's dismiss button says so. */
+export const CLOSE = "Close";
 export const USE_FOR_REMOTE = "Use for this workspace's git remote";
 
 export interface CreatedForCaller {
@@ -37,14 +39,14 @@ export async function createToken(
   const choice = await ui.message(
     "info",
     `Token "${token.description}" created and copied to the clipboard. Copy it now: it will not be shown again.`,
-    { modal: true, detail: secret },
+    { modal: true, detail: secret, closeLabel: CLOSE },
     COPY,
     USE_FOR_REMOTE,
   );
   if (choice === COPY) {
     await deps.clipboard.writeText(secret);
   } else if (choice === USE_FOR_REMOTE) {
-    await configureGitRemote(deps, { token: secret, ...(scope.length === 1 && { repository: scope[0] }) });
+    await configureGitRemote(deps, { token: { secret, tokenId: token.id }, ...(scope.length === 1 && { repository: scope[0] }) });
   }
   return { token };
 }

@@ -9,7 +9,7 @@ import { askDescription, askPermission, askScope, confirmDespitePatAuthOff } fro
 /** What item-menu commands receive: the tree item (which carries its token) or a token. */
 export type TokenTarget = TokenDto | { token: TokenDto } | undefined;
 
-async function resolveTarget(deps: CommandDeps, target: TokenTarget, placeHolder: string): Promise<TokenDto | undefined> {
+export async function resolveTarget(deps: CommandDeps, target: TokenTarget, placeHolder: string): Promise<TokenDto | undefined> {
   if (target) return "token" in target ? target.token : target;
   const picked = await deps.ui().pickOne(
     deps.cachedTokens().map((token) => ({ label: token.description, description: `${token.hint} · ${scopeLabel(token)}`, token })),

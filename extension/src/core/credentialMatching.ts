@@ -52,3 +52,14 @@ export function matchCredential<T extends StoredCredentialKey>(promptUrl: string
   }
   return candidates.length === 1 ? candidates[0] : undefined;
 }
+
+/** True when a stored credential is for a repository of this server (same host, under its `/git/`). */
+export function isUnderServer(entry: Pick<StoredCredentialKey, "host" | "path">, serverUrl: string): boolean {
+  let server: URL;
+  try {
+    server = new URL(serverUrl);
+  } catch {
+    return false;
+  }
+  return entry.host === canonicalHost(server) && entry.path.startsWith(`${server.pathname.replace(/\/+$/, "")}/git/`);
+}

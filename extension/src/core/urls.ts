@@ -80,13 +80,24 @@ export function repositoryFromRemoteUrl(remoteUrl: string, serverUrl: string): s
   return segments.map((segment) => decodeURIComponent(segment)).join("/");
 }
 
-/** True when a remote URL carries a Clarive token as its password (embedded in `.git/config`). */
-export function hasEmbeddedClariveToken(remoteUrl: string): boolean {
+/** The Clarive token a remote URL carries as its password (embedded in `.git/config`), if any. */
+export function embeddedTokenOf(remoteUrl: string): string | undefined {
   try {
-    return decodeURIComponent(new URL(remoteUrl).password).startsWith("clapat_");
+    const password = decodeURIComponent(new URL(remoteUrl).password);
+    return password.startsWith("clapat_") ? password : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** True when a remote URL carries a Clarive token as its password (embedded in `.git/config`). */
+export const hasEmbeddedClariveToken = (remoteUrl: string): boolean => embeddedTokenOf(remoteUrl) !== undefined;
+
+/** The same URL with another token as its password (a rotated token in an embedded remote). */
+export function withEmbeddedToken(remoteUrl: string, token: string): string {
+  const url = new URL(remoteUrl);
+  url.password = encodeURIComponent(token);
+  return url.toString();
 }
 
 /** The URL without user or password: what "Remove Git Credentials" writes back. */

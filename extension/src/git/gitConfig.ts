@@ -10,6 +10,8 @@ export interface LocalGitConfig {
   getAll(key: string): Promise<string[]>;
   /** Replaces all values of the key by this one. */
   set(key: string, value: string): Promise<void>;
+  /** Adds one more value (a key listed several times on purpose, e.g. a rewritten second URL). */
+  add(key: string, value: string): Promise<void>;
   /** Removes every value of the key; false when it had none. */
   unset(key: string): Promise<boolean>;
 }
@@ -47,6 +49,10 @@ export function localGitConfig(folder: string, gitPath: () => Promise<string> | 
     async set(key, value) {
       const result = await git("--replace-all", key, value);
       if (result.code !== 0) throw failed(`--replace-all ${key}`, result);
+    },
+    async add(key, value) {
+      const result = await git("--add", key, value);
+      if (result.code !== 0) throw failed(`--add ${key}`, result);
     },
     async unset(key) {
       const result = await git("--unset-all", key);

@@ -32,6 +32,11 @@ export type MessageKind = "info" | "warning" | "error";
 export interface MessageOptions {
   modal?: boolean;
   detail?: string;
+  /**
+   * A modal's dismiss button says this instead of "Cancel" (a secret shown once is closed, not
+   * cancelled). Choosing it resolves to undefined, like any dismissal.
+   */
+  closeLabel?: string;
 }
 
 export interface Ui {

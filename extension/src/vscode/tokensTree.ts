@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import type { TokenDto } from "@clarive/shared";
 import { ApiError, describeError } from "../api/errors";
+import { WARNING_COLOR, type TokenDetailModel } from "../core/tokenItems";
 import { treeNodes, type TokensState, type TreeNodeModel } from "../core/treeModel";
 import type { Session } from "../session";
 
@@ -12,19 +13,39 @@ export const TOKEN_URI_SCHEME = "clarive-token";
 
 /** A token row; commands from its menus receive it and read `token`. */
 export class TokenTreeItem extends vscode.TreeItem {
+  readonly details: readonly TokenDetailModel[];
+
   constructor(
     readonly token: TokenDto,
     model: Extract<TreeNodeModel, { kind: "token" }>["item"],
   ) {
-    super(model.label, vscode.TreeItemCollapsibleState.None);
+    super(model.label, model.expanded ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
     this.id = model.id;
+    this.details = model.details;
     this.description = model.description;
     this.tooltip = model.tooltip;
+    this.accessibilityInformation = { label: `${model.label}, ${model.status}, ${model.description}` };
     this.contextValue = model.contextValue;
     this.iconPath = new vscode.ThemeIcon(model.icon, model.iconColor ? new vscode.ThemeColor(model.iconColor) : undefined);
     // The label colour (dimmed, warning) comes from TokenDecorations through this URI.
     const look = model.dimmed ? "dimmed" : model.expiry === "warning" ? "warning" : "normal";
     this.resourceUri = vscode.Uri.from({ scheme: TOKEN_URI_SCHEME, path: `/${token.id}`, query: look });
+  }
+}
+
+/** A row under a token: a field, or the warning that an old secret was used (click: rotate). */
+export class TokenDetailItem extends vscode.TreeItem {
+  constructor(
+    readonly parentToken: TokenDto,
+    detail: TokenDetailModel,
+  ) {
+    super(detail.label, vscode.TreeItemCollapsibleState.None);
+    this.id = detail.id;
+    this.description = detail.description;
+    this.tooltip = detail.tooltip;
+    this.contextValue = "token-detail";
+    this.iconPath = new vscode.ThemeIcon(detail.icon, detail.iconColor ? new vscode.ThemeColor(detail.iconColor) : undefined);
+    if (detail.command) this.command = { command: detail.command, title: detail.label, arguments: [parentToken] };
   }
 }
 
@@ -47,7 +68,8 @@ export class TokenDecorations implements vscode.FileDecorationProvider {
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     if (uri.scheme !== TOKEN_URI_SCHEME) return undefined;
     if (uri.query === "dimmed") return new vscode.FileDecoration(undefined, undefined, new vscode.ThemeColor("disabledForeground"));
-    if (uri.query === "warning") return new vscode.FileDecoration("!", "Expires soon", new vscode.ThemeColor("list.warningForeground"));
+    // The icon says it in shape; the colour is one themes define for light, dark and high contrast.
+    if (uri.query === "warning") return new vscode.FileDecoration(undefined, "Expires soon", new vscode.ThemeColor(WARNING_COLOR));
     return undefined;
   }
 
@@ -104,6 +126,7 @@ export class TokensTreeProvider implements vscode.TreeDataProvider<vscode.TreeIt
   }
 
   getChildren(element?: vscode.TreeItem): vscode.TreeItem[] {
+    if (element instanceof TokenTreeItem) return element.details.map((detail) => new TokenDetailItem(element.token, detail));
     if (element) return [];
     return treeNodes(this.state, this.warningDays(), this.now()).map((node) =>
       node.kind === "token" ? new TokenTreeItem(node.token, node.item) : messageItem(node),

@@ -35,6 +35,11 @@ export class WindowUi implements Ui {
         : kind === "warning"
           ? vscode.window.showWarningMessage
           : vscode.window.showInformationMessage;
-    return show(text, { modal: options.modal ?? false, detail: options.detail }, ...actions);
+    const shown = { modal: options.modal ?? false, detail: options.detail };
+    if (!options.closeLabel) return show(text, shown, ...actions);
+    // A MessageItem with isCloseAffordance replaces the modal's own "Cancel" button.
+    const items: vscode.MessageItem[] = [...actions.map((title) => ({ title })), { title: options.closeLabel, isCloseAffordance: true }];
+    const chosen = await show(text, shown, ...items);
+    return chosen && !chosen.isCloseAffordance ? chosen.title : undefined;
   }
 }

@@ -115,6 +115,7 @@ describe("Clarive extension in a real VS Code", () => {
       "removeToken",
       "configureGitRemote",
       "removeGitCredentials",
+      "rotateToken",
     ]) {
       assert.ok(commands.includes(`clarive.${id}`), `clarive.${id} is registered`);
     }
@@ -161,7 +162,7 @@ describe("Clarive extension in a real VS Code", () => {
     const item = itemNamed("editor laptop");
     assert.ok(item, "the new token is in the tree");
     assert.equal(item.contextValue, "token:active");
-    assert.match(String(item.description), /^read & write · acme\/widgets · expires in (29|30) days$/);
+    assert.match(String(item.description), /^expires in (29|30) days · read & write · acme\/widgets$/);
   });
 
   it("edits the token, pre-filled, and the tree shows the change at once", async () => {
@@ -179,7 +180,7 @@ describe("Clarive extension in a real VS Code", () => {
     assert.deepEqual(prompts[2]?.picked, ["acme/widgets"]);
     const edited = itemNamed("editor laptop (read-only)");
     assert.ok(edited);
-    assert.match(String(edited.description), /^read-only · acme\/widgets/);
+    assert.match(String(edited.description), /read-only · acme\/widgets$/);
   });
 
   it("deactivates and activates the token from its item", async () => {
@@ -241,6 +242,49 @@ describe("Clarive extension in a real VS Code", () => {
       assert.equal(rc, "0", `git push in the terminal: ${log}`);
       const pushed = await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/from-terminal"]);
       assert.equal(pushed.code, 0, "the branch reached the server");
+    } finally {
+      terminal.dispose();
+    }
+  });
+
+  it("rotates the token from its item: git push from the terminal keeps working, with no prompt, on the new secret", async () => {
+    const item = itemNamed("acme/widgets from VS Code");
+    assert.ok(item, "the token Configure Git Remote made is in the tree");
+    const oldHint = item.token.hint;
+    ui.answer({ pick: "Now" }, { message: undefined });
+    const rotated = await vscode.commands.executeCommand<{ id: number; hint: string } | undefined>("clarive.rotateToken", item);
+    assert.equal(ui.pending, 0);
+    assert.equal(rotated?.id, item.token.id, "the same token");
+    const modal = ui.prompts.at(-1);
+    assert.equal(modal?.closeLabel, "Close");
+    const secret = (modal?.detail ?? "").split("\n")[0] ?? "";
+    assert.ok(isWellFormedPersonalAccessToken(secret), "the new secret is shown once");
+    assert.equal(await vscode.env.clipboard.readText(), secret, "and copied");
+    assert.match(modal?.detail ?? "", /acme\/widgets \(secret storage\)/, "says which credential it updated");
+    const after = itemNamed("acme/widgets from VS Code");
+    assert.notEqual(after?.token.hint, oldHint);
+    assert.equal(after?.token.hint, `clapat_…${secret.slice(-4)}`);
+
+    // The old secret is refused at once ("Now"): a push that works used the new one. A password
+    // prompt (VS Code's own input box, which nobody answers here) would leave the push hanging.
+    const folder = workspaceRepository.rootUri.fsPath;
+    const marker = path.join(scratchDir("clarive-editor-terminal-rotated-"), "push");
+    const terminal = vscode.window.createTerminal({ name: "clarive-push-rotated", cwd: folder, shellPath: "/bin/bash" });
+    try {
+      fs.writeFileSync(path.join(folder, "rotated.txt"), "pushed after the rotation\n");
+      terminal.sendText(
+        `git add rotated.txt && git commit -qm 'after rotation' && git push origin HEAD:refs/heads/after-rotation > ${marker}.log 2>&1; echo $? > ${marker}.rc`,
+      );
+      const rc = await until(
+        () => (fs.existsSync(`${marker}.rc`) ? fs.readFileSync(`${marker}.rc`, "utf8").trim() : undefined),
+        "the terminal's git push after the rotation",
+        60_000,
+      );
+      const log = fs.existsSync(`${marker}.log`) ? fs.readFileSync(`${marker}.log`, "utf8") : "";
+      assert.equal(rc, "0", `git push in the terminal after the rotation: ${log}`);
+      const local = (await run("git", ["rev-parse", "HEAD"], folder)).stdout.trim();
+      const pushed = await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/after-rotation"]);
+      assert.equal(pushed.stdout.trim(), local, "the commit reached the server");
     } finally {
       terminal.dispose();
     }

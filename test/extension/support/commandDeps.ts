@@ -11,22 +11,46 @@ import type { ExtensionSettings, KeyValueStore } from "../../../extension/src/ui
 import { MemorySecrets } from "./memorySecrets";
 import { ScriptedUi } from "./scriptedUi";
 
-/** Records what Configure Git Remote does to a repository, instead of running git. */
+/**
+ * Records what Configure Git Remote does to a repository, instead of running git. The config has
+ * git's semantics: a key holds a list of values (`--add` appends, `--replace-all` leaves one), and
+ * the remotes the vscode.git API shows are read from it (first URL as fetchUrl, as git does).
+ */
 export class FakeRepository {
-  remotes: Remote[] = [];
-  readonly config = new Map<string, string>();
+  readonly config = new Map<string, string[]>();
 
   constructor(readonly fsPath: string) {}
 
-  /** What `git config --local` at this folder does: one value per key. */
+  /** The remotes as the vscode.git API's state lists them. */
+  get remotes(): Remote[] {
+    return [...this.config.keys()]
+      .map((key) => /^remote\.(.+)\.url$/.exec(key)?.[1])
+      .filter((name): name is string => name !== undefined)
+      .map((name) => {
+        const fetchUrl = this.config.get(`remote.${name}.url`)?.[0];
+        const pushUrl = this.config.get(`remote.${name}.pushurl`)?.[0] ?? fetchUrl;
+        return { name, ...(fetchUrl && { fetchUrl }), ...(pushUrl && { pushUrl }), isReadOnly: false };
+      });
+  }
+
+  /** Adds a remote with these URLs, as `git remote add` and then `git config --add` would. */
+  addRemoteUrls(name: string, urls: string[], pushUrls: string[] = []): void {
+    this.config.set(`remote.${name}.url`, urls);
+    if (pushUrls.length > 0) this.config.set(`remote.${name}.pushurl`, pushUrls);
+  }
+
+  /** One value per key, for assertions on keys written once. */
+  value(key: string): string | undefined {
+    const values = this.config.get(key);
+    return values?.length === 1 ? values[0] : undefined;
+  }
+
+  /** What `git config --local` at this folder does. */
   localConfig(): LocalGitConfig {
     return {
-      getAll: async (key) => (this.config.has(key) ? [this.config.get(key) ?? ""] : []),
-      set: async (key, value) => {
-        this.config.set(key, value);
-        const remote = /^remote\.(.+)\.url$/.exec(key);
-        if (remote) this.remotes = this.remotes.map((r) => (r.name === remote[1] ? { ...r, fetchUrl: value, pushUrl: value } : r));
-      },
+      getAll: async (key) => [...(this.config.get(key) ?? [])],
+      set: async (key, value) => void this.config.set(key, [value]),
+      add: async (key, value) => void this.config.set(key, [...(this.config.get(key) ?? []), value]),
       unset: async (key) => this.config.delete(key),
     };
   }
@@ -34,6 +58,7 @@ export class FakeRepository {
   asRepository(): Repository {
     // Only the members the extension uses; the Uri and event are shaped as far as it reads them.
     const remotes = () => this.remotes;
+    const add = (key: string, value: string) => void this.config.set(key, [...(this.config.get(key) ?? []), value]);
     return {
       rootUri: { fsPath: this.fsPath } as Repository["rootUri"],
       state: {
@@ -43,18 +68,15 @@ export class FakeRepository {
         },
         onDidChange: () => ({ dispose() {} }),
       },
-      getConfig: async (key) => this.config.get(key) ?? "",
+      getConfig: async (key) => this.config.get(key)?.at(-1) ?? "",
+      // As vscode.git's: `git config --local --add`.
       setConfig: async (key, value) => {
-        this.config.set(key, value);
-        const remote = /^remote\.(.+)\.url$/.exec(key);
-        if (remote) this.remotes = this.remotes.map((r) => (r.name === remote[1] ? { ...r, fetchUrl: value, pushUrl: value } : r));
+        add(key, value);
         return "";
       },
-      addRemote: async (name, url) => {
-        this.remotes = [...this.remotes, { name, fetchUrl: url, pushUrl: url, isReadOnly: false }];
-      },
+      addRemote: async (name, url) => add(`remote.${name}.url`, url),
       removeRemote: async (name) => {
-        this.remotes = this.remotes.filter((r) => r.name !== name);
+        for (const key of [...this.config.keys()]) if (key.startsWith(`remote.${name}.`)) this.config.delete(key);
       },
       fetch: async () => undefined,
       push: async () => undefined,

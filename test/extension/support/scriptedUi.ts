@@ -19,6 +19,8 @@ export interface RecordedPrompt {
   modal?: boolean;
   detail?: string;
   actions?: string[];
+  /** A modal's dismiss button, when it is not VS Code's "Cancel". */
+  closeLabel?: string;
 }
 
 export class ScriptedUi implements Ui {
@@ -117,6 +119,7 @@ export class ScriptedUi implements Ui {
       modal: options.modal === true,
       detail: options.detail,
       actions,
+      ...(options.closeLabel !== undefined && { closeLabel: options.closeLabel }),
     });
     const head = this.queue[0];
     const takesAnswer = options.modal === true || (actions.length > 0 && head !== undefined && "message" in head);

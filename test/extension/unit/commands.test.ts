@@ -210,7 +210,7 @@ describe("extension commands against a real service", function () {
     it("points the remote at the clean URL, pre-selects the current repository and keeps the token in secrets", async () => {
       const t = await signedIn();
       const repo = new FakeRepository("/work/widgets");
-      repo.remotes = [{ name: "origin", fetchUrl: `${server.url}/git/acme/widgets`, isReadOnly: false }];
+      repo.addRemoteUrls("origin", [`${server.url}/git/acme/widgets`]);
       t.repositories.push(repo);
       t.ui.answer(
         { pick: "origin" },
@@ -230,8 +230,8 @@ describe("extension commands against a real service", function () {
       assert.equal(pick?.labels?.[0], "acme/widgets", "the current remote's repository comes first");
       assert.equal(configured?.url, `${server.url}/git/acme/widgets.git`);
       assert.equal(repo.remotes[0]?.fetchUrl, `${server.url}/git/acme/widgets.git`);
-      assert.equal(repo.config.get(`credential.${server.url}.useHttpPath`), "true");
-      assert.ok(![...repo.config.values()].some((v) => v.includes("clapat_")), "no token in git config");
+      assert.equal(repo.value(`credential.${server.url}.useHttpPath`), "true");
+      assert.ok(![...repo.config.values()].flat().some((v) => v.includes("clapat_")), "no token in git config");
       const answer = await t.deps.credentials.lookup(`${server.url}/git/acme/widgets.git`);
       assert.equal(answer?.username, "admin");
       assert.ok(answer && isWellFormedPersonalAccessToken(answer.password));

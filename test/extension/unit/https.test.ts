@@ -351,7 +351,7 @@ describe("HTTPS: sign in and Configure Git Remote with a private CA", function (
       const configured = await configureGitRemote(t.deps);
       t.ui.assertDone();
       assert.equal(configured?.caFile, certs.caCert);
-      assert.equal(repo.config.get(key), certs.caCert);
+      assert.equal(repo.value(key), certs.caCert);
       assert.equal(repo.remotes.length, 1);
     }
     assert.match(t.ui.messages("info").at(-1) ?? "", /trusts the CA in .*ca\.pem for the server/);
@@ -377,7 +377,7 @@ describe("HTTPS: sign in and Configure Git Remote with a private CA", function (
       { pick: "VS Code secret storage (recommended)" },
     );
     await configureGitRemote(t.deps);
-    assert.equal(repo.config.get(key), certs.caCert);
+    assert.equal(repo.value(key), certs.caCert);
 
     // The user cleared the setting (say the CA is in the system store now): no CA file for git.
     t.deps.caFile = () => undefined;
@@ -392,7 +392,7 @@ describe("HTTPS: sign in and Configure Git Remote with a private CA", function (
     assert.equal(configured?.caFile, undefined);
     assert.equal(repo.config.has(key), false, "the key this extension wrote is gone");
 
-    repo.config.set(key, "/the/users/own/ca.pem");
+    repo.config.set(key, ["/the/users/own/ca.pem"]);
     t.ui.answer(
       { pick: "origin" },
       { pick: "acme/widgets" },
@@ -400,7 +400,7 @@ describe("HTTPS: sign in and Configure Git Remote with a private CA", function (
       { pick: "VS Code secret storage (recommended)" },
     );
     await configureGitRemote(t.deps);
-    assert.equal(repo.config.get(key), "/the/users/own/ca.pem", "a value the user set is left alone");
+    assert.equal(repo.value(key), "/the/users/own/ca.pem", "a value the user set is left alone");
   });
 
   it("writes nothing about CAs for an http:// server", async () => {

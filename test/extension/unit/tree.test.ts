@@ -4,23 +4,56 @@ import { contextValueOf, scopeLabel, sortTokens, tokenItemModel, tooltipOf } fro
 import { NOW, tokenFixture } from "../support/tokens";
 
 describe("token tree items", () => {
-  it("labels an active read & write token with its description, permission, scope and expiry", () => {
+  it("labels an active token with its description, then expiry first (what a narrow sidebar keeps), permission and scope", () => {
     const item = tokenItemModel(tokenFixture({ id: 7 }, 30), 7, NOW);
     assert.equal(item.id, "token-7");
     assert.equal(item.label, "laptop");
-    assert.equal(item.description, "read & write · acme/widgets · expires in 30 days");
+    assert.equal(item.description, "expires in 30 days · read & write · acme/widgets");
     assert.equal(item.contextValue, "token:active");
-    assert.equal(item.icon, "edit");
+    assert.equal(item.icon, "key");
     assert.equal(item.iconColor, undefined);
+    assert.equal(item.status, "active");
     assert.equal(item.dimmed, false);
+    assert.equal(item.expanded, false);
   });
 
-  it("uses an eye for read-only tokens and the warning colour under the warning days", () => {
+  it("marks a token under the warning days by shape (a warning icon) and a colour every theme defines, with the words in the tooltip", () => {
     const item = tokenItemModel(tokenFixture({ permission: "read" }, 3), 7, NOW);
-    assert.equal(item.icon, "eye");
+    assert.equal(item.icon, "warning");
     assert.equal(item.expiry, "warning");
-    assert.equal(item.iconColor, "list.warningForeground");
-    assert.match(item.description, /^read-only · acme\/widgets · expires in 3 days$/);
+    assert.equal(item.iconColor, "problemsWarningIcon.foreground");
+    assert.equal(item.status, "active, expires soon");
+    assert.match(item.tooltip, /^Status: active, expires soon$/m);
+    assert.match(item.description, /^expires in 3 days · read-only · acme\/widgets$/);
+  });
+
+  it("expands to its details: permission, repositories, expiry date, last used when and from where", () => {
+    const token = tokenFixture(
+      { repositories: ["acme/widgets", "acme/gears"], lastUsedAt: "2026-06-14T10:00:00.000Z", lastUsedIp: "10.0.0.7" },
+      30,
+    );
+    const rows = tokenItemModel(token, 7, NOW).details.map((d) => `${d.label}: ${d.description}`);
+    assert.deepEqual(rows, [
+      "Permission: read & write",
+      "Repositories: acme/widgets, acme/gears",
+      "Expires: 2026-07-15 12:00 UTC (expires in 30 days)",
+      "Last used: 2026-06-14 10:00 UTC from 10.0.0.7",
+      "Token: clapat_…Xy9Q",
+    ]);
+    const rotated = tokenItemModel(tokenFixture({ rotatedAt: "2026-06-10T09:00:00.000Z" }), 7, NOW).details;
+    assert.ok(rotated.some((d) => d.label === "Rotated" && d.description === "2026-06-10 09:00 UTC"));
+  });
+
+  it("puts a warning row first, expanded, when a rotated-out secret was used", () => {
+    const item = tokenItemModel(tokenFixture({ reuseDetectedAt: "2026-06-14T18:30:00.000Z" }), 7, NOW);
+    assert.equal(item.icon, "warning");
+    assert.equal(item.iconColor, "problemsErrorIcon.foreground");
+    assert.equal(item.expanded, true);
+    assert.match(item.description, /^leaked\? · /);
+    const [first] = item.details;
+    assert.equal(first?.label, "Possibly leaked: rotate again");
+    assert.equal(first?.description, "an old secret was used 2026-06-14 18:30 UTC");
+    assert.equal(first?.command, "clarive.rotateToken");
   });
 
   it("dims inactive tokens and says so", () => {
@@ -36,10 +69,10 @@ describe("token tree items", () => {
     for (const token of [tokenFixture({ expired: true }, -2), tokenFixture({ active: false }, -2)]) {
       const item = tokenItemModel(token, 7, NOW);
       assert.equal(item.contextValue, "token:expired");
-      assert.equal(item.icon, "history");
-      assert.equal(item.iconColor, "errorForeground");
+      assert.equal(item.icon, "error");
+      assert.equal(item.iconColor, "problemsErrorIcon.foreground");
       assert.equal(item.dimmed, true);
-      assert.match(item.description, /expired 2 days ago$/);
+      assert.match(item.description, /^expired 2 days ago · /);
     }
   });
 
