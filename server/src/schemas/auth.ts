@@ -3,18 +3,18 @@ import { z } from "./zod";
 
 export const UserSchema = z
   .object({
-    id: z.number().int(),
-    username: z.string(),
-    isAdmin: z.boolean(),
-    active: z.boolean(),
-    createdAt: z.string().openapi({ format: "date-time" }),
+    id: z.number().int().openapi({ description: "Identifies the user" }),
+    username: z.string().openapi({ description: "Login name, unique", example: "alice" }),
+    isAdmin: z.boolean().openapi({ description: "Administrators manage users, repositories and settings and read the audit trail" }),
+    active: z.boolean().openapi({ description: "false: cannot log in, and the user's API keys and tokens are refused" }),
+    createdAt: z.string().openapi({ format: "date-time", description: "When the account was created" }),
   })
   .openapi("User") satisfies z.ZodType<UserDto>;
 
 export const LoginBody = z
   .strictObject({
-    username: z.string().min(1).max(64),
-    password: z.string().min(1).max(PASSWORD_MAX_LENGTH),
+    username: z.string().min(1).max(64).openapi({ description: "Login name", example: "alice" }),
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH).openapi({ description: "The user's password" }),
     label: z.string().trim().min(1).max(100).optional().openapi({ description: "Where the key is used, e.g. 'VS Code'" }),
   })
   .openapi("LoginRequest") satisfies z.ZodType<LoginRequest>;
@@ -22,6 +22,6 @@ export const LoginBody = z
 export const LoginResponseSchema = z
   .object({
     apiKey: z.string().openapi({ description: "Send as `Authorization: Bearer <apiKey>`; shown only here" }),
-    user: UserSchema,
+    user: UserSchema.openapi({ description: "The user who logged in" }),
   })
   .openapi("LoginResponse") satisfies z.ZodType<LoginResponse>;

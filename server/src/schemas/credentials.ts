@@ -17,5 +17,5 @@ export const RevokeCredentialsBody = z
   .openapi("RevokeCredentialsRequest") satisfies z.ZodType<RevokeCredentialsRequest>;
 
 export const RevokeCredentialsResponseSchema = z
-  .object({ message: z.string() })
+  .object({ message: z.string().openapi({ description: "Always the same thanks, whether or not any string was a live token" }) })
   .openapi("RevokeCredentialsResponse") satisfies z.ZodType<RevokeCredentialsResponse>;

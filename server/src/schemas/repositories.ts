@@ -2,28 +2,40 @@ import type { MemberDto, RepositoryDto } from "@clarive/shared";
 import { z } from "./zod";
 
 const PatAccess = z.enum(["inherit", "true", "false"]);
-const MemberAccess = z.enum(["read", "write"]);
+const MemberAccess = z.enum(["read", "write"]).openapi({ description: "read: clone and fetch; write: push too" });
 
 export const RepositorySchema = z
   .object({
-    id: z.number().int(),
-    project: z.string(),
-    name: z.string(),
-    fullName: z.string().openapi({ example: "acme/widgets" }),
+    id: z.number().int().openapi({ description: "Identifies the repository" }),
+    project: z.string().openapi({ description: "The project, the first part of the full name", example: "acme" }),
+    name: z.string().openapi({ description: "The repository's name within its project", example: "widgets" }),
+    fullName: z.string().openapi({ description: "project/name", example: "acme/widgets" }),
     patAccess: PatAccess,
-    effectivePatAccess: z.boolean(),
-    cloneUrl: z.string().openapi({ example: "http://127.0.0.1:8080/git/acme/widgets.git" }),
-    access: MemberAccess,
-    createdAt: z.string().openapi({ format: "date-time" }),
+    effectivePatAccess: z
+      .boolean()
+      .openapi({ description: "Whether personal access tokens work here now: patAccess, or patAuthEnabled when it is 'inherit'" }),
+    cloneUrl: z
+      .string()
+      .openapi({
+        description: "For git clone; git asks for a username and a personal access token",
+        example: "http://127.0.0.1:8080/git/acme/widgets.git",
+      }),
+    access: MemberAccess.openapi({ description: "The caller's access (administrators: write)" }),
+    createdAt: z.string().openapi({ format: "date-time", description: "When the repository was created" }),
   })
   .openapi("Repository") satisfies z.ZodType<RepositoryDto>;
 
 export const CreateRepositoryBody = z
-  .strictObject({ project: z.string().max(200), name: z.string().max(200) })
+  .strictObject({
+    project: z.string().max(200).openapi({ description: "The project; created on first use", example: "acme" }),
+    name: z.string().max(200).openapi({ description: "The repository's name, without .git", example: "widgets" }),
+  })
   .openapi("CreateRepositoryRequest");
 
 export const UpdateRepositoryBody = z.strictObject({ patAccess: PatAccess }).openapi("UpdateRepositoryRequest");
 
-export const MemberSchema = z.object({ username: z.string(), access: MemberAccess }).openapi("Member") satisfies z.ZodType<MemberDto>;
+export const MemberSchema = z
+  .object({ username: z.string().openapi({ description: "The member's login name", example: "alice" }), access: MemberAccess })
+  .openapi("Member") satisfies z.ZodType<MemberDto>;
 
 export const SetMemberBody = z.strictObject({ access: MemberAccess }).openapi("SetMemberRequest");

@@ -4,13 +4,22 @@ import { z } from "./zod";
 export const GitSettingsSchema = z
   .object({
     patAuthEnabled: z.boolean().openapi({ description: "Global default for repositories whose patAccess is 'inherit'" }),
-    maxLifetimeDays: z.number().int(),
+    maxLifetimeDays: z.number().int().openapi({ description: "The longest lifetime of a token created or rotated now, in days" }),
   })
   .openapi("GitSettings") satisfies z.ZodType<GitSettingsDto>;
 
 export const UpdateGitSettingsBody = z
   .strictObject({
-    patAuthEnabled: z.boolean().optional(),
-    maxLifetimeDays: z.number().int().min(MIN_EXPIRY_DAYS).max(MAX_EXPIRY_DAYS).optional(),
+    patAuthEnabled: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Turn personal access tokens on or off for repositories whose patAccess is 'inherit'" }),
+    maxLifetimeDays: z
+      .number()
+      .int()
+      .min(MIN_EXPIRY_DAYS)
+      .max(MAX_EXPIRY_DAYS)
+      .optional()
+      .openapi({ description: "The longest lifetime of tokens created or rotated from now on, in days" }),
   })
   .openapi("UpdateGitSettingsRequest");

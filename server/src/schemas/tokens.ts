@@ -12,8 +12,13 @@ import {
 import { RepositoryFullName } from "./common";
 import { z } from "./zod";
 
-const Permission = z.enum(["read", "read-write"]);
-const Description = z.string().trim().min(1).max(DESCRIPTION_MAX_LENGTH);
+const Permission = z.enum(["read", "read-write"]).openapi({ description: "read: clone and fetch; read-write: push too" });
+const Description = z
+  .string()
+  .trim()
+  .min(1)
+  .max(DESCRIPTION_MAX_LENGTH)
+  .openapi({ description: "What the token is for, shown in lists", example: "CI for widgets" });
 const Scope = z
   .array(RepositoryFullName)
   .max(100)
@@ -21,20 +26,38 @@ const Scope = z
 
 export const TokenSchema = z
   .object({
-    id: z.number().int(),
-    description: z.string(),
+    id: z.number().int().openapi({ description: "Identifies the token in /tokens/{id}" }),
+    description: z.string().openapi({ description: "What the token is for, as its owner wrote it" }),
     permission: Permission,
-    repositories: z.array(z.string()),
-    allRepositories: z.boolean(),
-    hint: z.string().openapi({ example: "clapat_…Xy9Q" }),
-    active: z.boolean(),
-    expired: z.boolean(),
-    expiresAt: z.string().openapi({ format: "date-time" }),
-    createdAt: z.string().openapi({ format: "date-time" }),
-    updatedAt: z.string().openapi({ format: "date-time" }),
-    lastUsedAt: z.string().nullable().openapi({ format: "date-time" }),
-    lastUsedIp: z.string().nullable(),
-    rotatedAt: z.string().nullable().openapi({ format: "date-time" }),
+    repositories: z
+      .array(z.string())
+      .openapi({
+        description: "The repositories (project/name) the token is limited to; empty when allRepositories",
+        example: ["acme/widgets"],
+      }),
+    allRepositories: z.boolean().openapi({ description: "The token reaches every repository its owner can reach, now and later" }),
+    hint: z
+      .string()
+      .openapi({
+        description: "The secret's prefix and last four characters, to tell tokens apart; never the secret",
+        example: "clapat_…Xy9Q",
+      }),
+    active: z.boolean().openapi({ description: "false once deactivated (by its owner or by a leak report): git refuses it" }),
+    expired: z.boolean().openapi({ description: "expiresAt has passed: git refuses it" }),
+    expiresAt: z.string().openapi({ format: "date-time", description: "When git starts refusing the token" }),
+    createdAt: z.string().openapi({ format: "date-time", description: "When the token was created" }),
+    updatedAt: z
+      .string()
+      .openapi({ format: "date-time", description: "The last change to the token (description, scope, permission, state or secret)" }),
+    lastUsedAt: z
+      .string()
+      .nullable()
+      .openapi({
+        format: "date-time",
+        description: "The last git request it was accepted for (recorded shortly after); null if never used",
+      }),
+    lastUsedIp: z.string().nullable().openapi({ description: "The client address of that request" }),
+    rotatedAt: z.string().nullable().openapi({ format: "date-time", description: "When its secret was last replaced; null if never" }),
     reuseDetectedAt: z
       .string()
       .nullable()
@@ -69,7 +92,10 @@ export const UpdateTokenBody = z
     description: Description.optional(),
     repositories: Scope.optional(),
     permission: Permission.optional(),
-    active: z.boolean().optional(),
+    active: z
+      .boolean()
+      .optional()
+      .openapi({ description: "false deactivates the token at once; true makes it work again until it expires" }),
   })
   .openapi("UpdateTokenRequest") satisfies z.ZodType<UpdateTokenRequest>;
 

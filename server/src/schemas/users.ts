@@ -1,18 +1,28 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, USERNAME_PATTERN } from "@clarive/shared";
 import { z } from "./zod";
 
-const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH);
+const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).openapi({ description: "At least 8 characters" });
 
 export const CreateUserBody = z
   .strictObject({
-    username: z.string().regex(USERNAME_PATTERN, "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64"),
+    username: z
+      .string()
+      .regex(USERNAME_PATTERN, "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64")
+      .openapi({
+        description: "Login name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64",
+        example: "alice",
+      }),
     password: Password,
-    isAdmin: z.boolean().optional(),
+    isAdmin: z.boolean().optional().openapi({ description: "Make the user an administrator (default false)" }),
   })
   .openapi("CreateUserRequest");
 
 export const UpdateUserBody = z
-  .strictObject({ password: Password.optional(), isAdmin: z.boolean().optional(), active: z.boolean().optional() })
+  .strictObject({
+    password: Password.optional(),
+    isAdmin: z.boolean().optional().openapi({ description: "Grant or withdraw administrator rights" }),
+    active: z.boolean().optional().openapi({ description: "false deactivates the user: no login, API keys and tokens refused at once" }),
+  })
   .openapi("UpdateUserRequest");
 
 export const UsernameParams = z.strictObject({
@@ -20,5 +30,5 @@ export const UsernameParams = z.strictObject({
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "username", in: "path" }, example: "alice" }),
+    .openapi({ param: { name: "username", in: "path", description: "The user's login name" }, example: "alice" }),
 });
