@@ -8,7 +8,9 @@ import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitService } from "./git/gitPath";
 import type { GitProcessHost } from "./git/processHost";
+import type { PushProtection } from "./git/pushProtection";
 import { gitHttpMiddleware } from "./git/routes";
+import { registerAdminTokenRoutes } from "./routes/adminTokens";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerCredentialRoutes } from "./routes/credentials";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
@@ -30,6 +32,7 @@ export interface AppDeps {
   logger: Logger;
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
+  pushProtection: PushProtection;
   /** The service's time (token rotation windows); the same clock as git access decides by. */
   clock?: Clock;
   /** Bytes in and out of each request git served (GET /metrics). */
@@ -41,13 +44,14 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAccess, gitHost, clock = systemClock, onGitTraffic }: AppDeps): App {
+export function createApp({ db, config, logger, gitAccess, gitHost, pushProtection, clock = systemClock, onGitTraffic }: AppDeps): App {
   const api = new Api({ db, config, clock });
-  registerAuthRoutes(api);
+  registerAuthRoutes(api, gitAccess.loginThrottle);
   registerSettingsRoutes(api);
   registerRepositoryRoutes(api);
   registerUserRoutes(api);
   registerTokenRoutes(api);
+  registerAdminTokenRoutes(api);
   registerAuditRoutes(api);
   registerCredentialRoutes(api);
   registerGitAuthHookRoute(api);
@@ -83,7 +87,7 @@ export function createApp({ db, config, logger, gitAccess, gitHost, clock = syst
     }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, logger, onGitTraffic }));
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, logger, onGitTraffic }));
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

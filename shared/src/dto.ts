@@ -4,7 +4,10 @@
  */
 
 export type TokenPermission = "read" | "read-write";
-export type PatAccess = "inherit" | "true" | "false";
+/** A per-repository switch: "inherit" follows the global setting, "true"/"false" override it. */
+export type RepositorySwitch = "inherit" | "true" | "false";
+export type PatAccess = RepositorySwitch;
+export type PushProtection = RepositorySwitch;
 export type MemberAccess = "read" | "write";
 
 export interface UserDto {
@@ -29,6 +32,8 @@ export interface LoginResponse {
 export interface GitSettingsDto {
   patAuthEnabled: boolean;
   maxLifetimeDays: number;
+  /** Refuse pushes that carry a live token (default for repositories whose pushProtection is "inherit"). */
+  pushProtection: boolean;
 }
 
 export interface RepositoryDto {
@@ -39,6 +44,8 @@ export interface RepositoryDto {
   fullName: string;
   patAccess: PatAccess;
   effectivePatAccess: boolean;
+  pushProtection: PushProtection;
+  effectivePushProtection: boolean;
   cloneUrl: string;
   /** The caller's own access (admins have write everywhere). */
   access: MemberAccess;
@@ -70,6 +77,35 @@ export interface TokenDto {
   rotatedAt: string | null;
   /** When a secret rotated out of this token was used after its grace window: it has leaked. */
   reuseDetectedAt: string | null;
+  /** IPv4/IPv6 addresses and CIDR ranges (normal form) git may use the token from; empty = anywhere. */
+  allowedIps: string[];
+  /** The last 5 distinct client addresses the token was used from, most recent first. */
+  recentIps: RecentIpDto[];
+}
+
+export interface RecentIpDto {
+  ip: string;
+  lastUsedAt: string;
+}
+
+/** GET /admin/tokens: any user's token, with its owner, never the secret. */
+export interface AdminTokenDto extends TokenDto {
+  username: string;
+  /** Its lifetime is longer than today's maxLifetimeDays (the policy was lowered after it was issued). */
+  exceedsPolicy: boolean;
+}
+
+export type AdminTokenState = "active" | "inactive" | "expired";
+
+/** One page of the inventory, newest first; pass `nextCursor` as `cursor` for the next. */
+export interface AdminTokenPage {
+  items: AdminTokenDto[];
+  nextCursor: string | null;
+}
+
+/** PATCH /admin/tokens/{id} */
+export interface AdminUpdateTokenRequest {
+  active: boolean;
 }
 
 /** POST /tokens/{id}/rotate: how long the old secret keeps working, 0 (default) to 1440 minutes. */
@@ -90,6 +126,7 @@ export interface CreateTokenRequest {
   expiresAt?: string;
   repositories?: string[];
   permission: TokenPermission;
+  allowedIps?: string[];
 }
 
 export interface UpdateTokenRequest {
@@ -97,6 +134,7 @@ export interface UpdateTokenRequest {
   repositories?: string[];
   permission?: TokenPermission;
   active?: boolean;
+  allowedIps?: string[];
 }
 
 export interface AuditEventDto {

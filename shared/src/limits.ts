@@ -28,9 +28,8 @@ export type ExpiryInput = { expiresInDays: number } | { expiresAt: Date };
 export type ExpiryResult = { ok: true; expiresAt: Date } | { ok: false; message: string };
 
 /**
- * Resolves an expiration and checks it against the limits: at least MIN_EXPIRY_DAYS,
- * at most min(MAX_EXPIRY_DAYS, maxLifetimeDays). A date is measured in whole days from
- * now, rounded up, so "a week from today" counts as 7 days whatever the time of day.
+ * Resolves an expiration and checks it against the limits: at least MIN_EXPIRY_DAYS, at most
+ * min(MAX_EXPIRY_DAYS, maxLifetimeDays), exactly (a date 6 days and 1 hour away is not 7 days).
  */
 export function resolveExpiry(input: ExpiryInput, maxLifetimeDays: number, now = new Date()): ExpiryResult {
   const maxDays = Math.min(MAX_EXPIRY_DAYS, maxLifetimeDays);
@@ -44,9 +43,10 @@ export function resolveExpiry(input: ExpiryInput, maxLifetimeDays: number, now =
   }
   const at = input.expiresAt;
   if (Number.isNaN(at.getTime())) return { ok: false, message: "expiresAt is not a valid date" };
-  const days = Math.ceil((at.getTime() - now.getTime()) / DAY_MS);
-  if (days < MIN_EXPIRY_DAYS || days > maxDays) {
-    return { ok: false, message: `expiresAt must be ${limits} from now; ${at.toISOString()} is ${days} days away` };
+  const lifetime = at.getTime() - now.getTime();
+  if (lifetime < MIN_EXPIRY_DAYS * DAY_MS || lifetime > maxDays * DAY_MS) {
+    const away = Math.round((lifetime / DAY_MS) * 100) / 100;
+    return { ok: false, message: `expiresAt must be ${limits} from now; ${at.toISOString()} is ${away} days away` };
   }
   return { ok: true, expiresAt: at };
 }

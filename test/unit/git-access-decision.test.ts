@@ -10,6 +10,7 @@ import {
   type RepositoryFacts,
   type ThrottleState,
   type TokenFacts,
+  type TokenLookup,
 } from "../../server/src/gitAccess/decision";
 import type { AccessLevel } from "../../server/src/repositories/gitRepositories";
 
@@ -20,7 +21,7 @@ const SECRET = generatePersonalAccessToken();
 /** Everything the loader could find for one request; `decide` asks for it fact by fact. */
 interface World {
   throttles: ThrottleState[];
-  token: TokenFacts | null;
+  token: TokenLookup;
   repository: RepositoryFacts | null;
   patAuthEnabled: boolean;
   ownerAccess: AccessLevel | null;
@@ -38,6 +39,7 @@ const token = (changes: Partial<TokenFacts> = {}): TokenFacts => ({
   is_admin: false,
   scope: [],
   retired_until: null,
+  allowed_ips: [],
   ...changes,
 });
 
@@ -141,6 +143,31 @@ describe("git access decision (pure, DESIGN §5)", () => {
       }
     });
 
+    it("only guesses count toward a lockout: a real token refused as deactivated, deleted or expired does not", () => {
+      const guesses: [Partial<World>, GitAccessRequest][] = [
+        [{ token: null }, request()],
+        [{}, request({ authorization: basic("bob", SECRET) })],
+        [{}, request({ authorization: basic("alice", "hunter2") })],
+      ];
+      for (const [w, req] of guesses) {
+        const { decision } = refused(req, world(w), 401, /Invalid username or token/);
+        assert.equal(decision.countsTowardLockout, true, decision.reason);
+      }
+      const known: [Partial<World>, string][] = [
+        [{ token: token({ active: false }) }, "token inactive"],
+        [{ token: token({ expires_at: new Date(NOW - DAY) }) }, "token expired"],
+        [{ token: { deleted: true, token_id: 7, user_id: 3 } }, "token deleted"],
+        [{ token: token({ user_active: false }) }, "owner deactivated"],
+        [{ token: token({ retired_until: new Date(NOW - 1) }) }, "rotated-out secret reused"],
+      ];
+      for (const [w, reason] of known) {
+        const { decision } = refused(request(), world(w), 401, /./);
+        assert.equal(decision.reason, reason);
+        assert.equal(decision.failedLogin, true, `${reason} is audited`);
+        assert.equal(decision.countsTowardLockout, false, `${reason} is no guess`);
+      }
+    });
+
     it("the username matches whatever its case; a token a millisecond before expiry still works", () => {
       granted(request({ authorization: basic("ALICE", SECRET) }), world());
       granted(request(), world({ token: token({ expires_at: new Date(NOW + 1) }) }));
@@ -215,9 +242,33 @@ describe("git access decision (pure, DESIGN §5)", () => {
     });
   });
 
+  describe("per-token IP allow-list", () => {
+    const allowing = (...allowed_ips: string[]) => world({ token: token({ allowed_ips }) });
+    it("an address outside the list is refused with 403 naming it, before the repository is looked up; not counted", () => {
+      const { decision, loaded } = refused(
+        request({ ip: "198.51.100.9" }),
+        allowing("192.0.2.0/24"),
+        403,
+        /^This token cannot be used from 198\.51\.100\.9$/,
+      );
+      assert.deepEqual(loaded, ["throttles", "token"]);
+      assert.equal(decision.countsTowardLockout, false);
+      refused(request({ ip: "2001:db8::1" }), allowing("192.0.2.0/24"), 403, /cannot be used from 2001:db8::1/);
+      refused(request({ ip: null }), allowing("192.0.2.0/24"), 403, /cannot be used from an unknown address/);
+    });
+    it("IPv4, IPv6 and CIDR entries; an empty list allows anywhere", () => {
+      granted(request({ ip: "192.0.2.77" }), allowing("192.0.2.0/24"));
+      granted(request({ ip: "203.0.113.5" }), allowing("10.0.0.0/8", "203.0.113.5"));
+      granted(request({ ip: "2001:db8:0:1::42" }), allowing("2001:db8::/32"));
+      granted(request({ ip: "::1" }), allowing("::1"));
+      refused(request({ ip: "2001:db9::1" }), allowing("2001:db8::/32"), 403, /cannot be used/);
+      granted(request({ ip: "198.51.100.9" }), allowing());
+    });
+  });
+
   describe("readCredentials", () => {
-    it("counts failures per address and per username (lower-cased); without a username, per address only", () => {
-      assert.deepEqual(readCredentials(basic("Alice", "x"), "192.0.2.1").throttleKeys, ["ip:192.0.2.1", "user:alice"]);
+    it("counts failures per address and per username at that address (lower-cased); without a username, per address only", () => {
+      assert.deepEqual(readCredentials(basic("Alice", "x"), "192.0.2.1").throttleKeys, ["ip:192.0.2.1", "login:192.0.2.1 alice"]);
       assert.deepEqual(readCredentials(basic("", "x"), null).throttleKeys, ["ip:unknown"]);
       assert.deepEqual(readCredentials(undefined, "192.0.2.1").throttleKeys, ["ip:192.0.2.1"]);
     });

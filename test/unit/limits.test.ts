@@ -23,9 +23,14 @@ describe("limits (shared)", () => {
       assert.equal(resolveExpiry({ expiresInDays: 90 }, 90, NOW).ok, true);
     });
 
-    it("measures dates in whole days, rounded up", () => {
-      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-08T00:00:00Z") }, 730, NOW).ok, true);
-      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-07T00:00:00Z") }, 730, NOW).ok, false);
+    it("measures dates exactly: 6 days and 1 hour is not 7 days, nor maxLifetimeDays and 1 second", () => {
+      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-08T12:00:00Z") }, 730, NOW).ok, true);
+      const short = resolveExpiry({ expiresAt: new Date("2026-01-07T13:00:00Z") }, 730, NOW);
+      assert.equal(short.ok, false);
+      if (!short.ok) assert.match(short.message, /between 7 and 730 days from now; 2026-01-07T13:00:00.000Z is 6.04 days away/);
+      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-08T11:59:59Z") }, 730, NOW).ok, false);
+      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-31T12:00:00Z") }, 30, NOW).ok, true);
+      assert.equal(resolveExpiry({ expiresAt: new Date("2026-01-31T12:00:01Z") }, 30, NOW).ok, false);
       assert.equal(resolveExpiry({ expiresAt: new Date("2020-01-01") }, 730, NOW).ok, false);
       assert.equal(resolveExpiry({ expiresAt: new Date("nonsense") }, 730, NOW).ok, false);
     });

@@ -1,7 +1,9 @@
 import { API_KEY_PREFIX, isWellFormedPersonalAccessToken, PAT_PREFIX, secretHint, type PatAccess } from "@clarive/shared";
 import { effectivePatAccess } from "../policies/patAccess";
 import type { AccessLevel } from "../repositories/gitRepositories";
-import type { TokenAuthRow } from "../repositories/gitAuth";
+import type { DeletedTokenRow, TokenAuthRow } from "../repositories/gitAuth";
+import { allowListPermits } from "./ipAllowList";
+import { loginThrottleKeys, retryAfterSeconds, type ThrottleState } from "./throttlePolicy";
 
 /**
  * The PAT rules of DESIGN §5 as one pure function of the facts of a request. 401 means
@@ -19,16 +21,13 @@ export interface GitAccessRequest {
 }
 
 export type TokenFacts = TokenAuthRow;
+/** What a secret turned out to be: a token, one that was deleted, or nothing known (null). */
+export type TokenLookup = TokenFacts | DeletedTokenRow | null;
+export type { ThrottleState };
 
 export interface RepositoryFacts {
   id: number;
   patAccess: PatAccess;
-}
-
-export interface ThrottleState {
-  failures: number;
-  windowStartedAt: number;
-  blockedUntil: number | null;
 }
 
 /** What is known about a request; a fact left undefined has not been loaded yet. */
@@ -36,7 +35,7 @@ export interface GitAccessFacts {
   /** Milliseconds since the epoch, for expiry and throttle checks. */
   now: number;
   throttles?: ThrottleState[];
-  token?: TokenFacts | null;
+  token?: TokenLookup;
   repository?: RepositoryFacts | null;
   patAuthEnabled?: boolean;
   ownerAccess?: AccessLevel | null;
@@ -51,14 +50,20 @@ export interface Refusal {
   message: string;
   /** For the audit trail; never holds a secret. */
   reason: string;
-  /** A failed login: counted toward throttling and audited. */
+  /** A failed login: audited (git.auth_failed). */
   failedLogin: boolean;
+  /**
+   * A guess (an unknown or malformed secret, a name that does not go with the token): counted
+   * toward a lockout. A real token refused for being deactivated, deleted or expired is not a
+   * guess, so a CI job retrying with a revoked token never locks its owner out.
+   */
+  countsTowardLockout: boolean;
   /** A secret this token had before a rotation, presented after its grace window. */
   reusedTokenId?: number;
   retryAfterSeconds?: number;
 }
 
-export type GitAccessDecision = { ok: true; username: string; tokenId: number } | Refusal;
+export type GitAccessDecision = { ok: true; username: string; tokenId: number; expiresAt: Date } | Refusal;
 
 /** A decision, or the fact it needs before it can be made. */
 export type DecisionStep = GitAccessDecision | { need: Fact };
@@ -70,7 +75,7 @@ export interface Credentials {
   /** The username as it may be stored: a secret pasted there becomes its hint, control characters become U+FFFD. */
   username: string;
   secretAsUsername: boolean;
-  /** Failed logins are counted per client address and per username. */
+  /** Failed logins are counted per client address and per username at that address (throttlePolicy.ts). */
   throttleKeys: string[];
 }
 
@@ -82,16 +87,15 @@ const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 /** Reads an Authorization header: pure, so the decision below is a function of it. */
 export function readCredentials(authorization: string | undefined, ip: string | null): Credentials {
-  const ipKey = `ip:${ip ?? "unknown"}`;
-  if (!authorization) return { present: false, basic: null, username: "", secretAsUsername: false, throttleKeys: [ipKey] };
+  if (!authorization)
+    return { present: false, basic: null, username: "", secretAsUsername: false, throttleKeys: loginThrottleKeys("", ip) };
   const basic = parseBasic(authorization);
   const given = basic?.username ?? "";
   // A token pasted as the username (as some hosts allow) must never reach the audit trail or
   // the throttle keys: it is replaced by its hint there, and refused with a hint of the fix.
   const secretAsUsername = looksLikeSecret(given);
   const username = (secretAsUsername ? secretHint(given) : given).replace(CONTROL, "\uFFFD");
-  const throttleKeys = username ? [ipKey, `user:${username.toLowerCase()}`] : [ipKey];
-  return { present: true, basic, username, secretAsUsername, throttleKeys };
+  return { present: true, basic, username, secretAsUsername, throttleKeys: loginThrottleKeys(username, ip) };
 }
 
 function parseBasic(header: string): { username: string; password: string } | null {
@@ -109,6 +113,7 @@ const ANONYMOUS: Refusal = Object.freeze({
   message: "Authentication required",
   reason: "no credentials",
   failedLogin: false,
+  countsTowardLockout: false,
 });
 
 const failedLogin = (reason: string, message = "Invalid username or token"): Refusal => ({
@@ -117,9 +122,20 @@ const failedLogin = (reason: string, message = "Invalid username or token"): Ref
   message,
   reason,
   failedLogin: true,
+  countsTowardLockout: true,
 });
 
-const forbidden = (reason: string, message: string): Refusal => ({ ok: false, status: 403, message, reason, failedLogin: false });
+/** A real token refused (still a 401, so git forgets it), which is no guess. */
+const refusedKnownToken = (reason: string, message?: string): Refusal => ({ ...failedLogin(reason, message), countsTowardLockout: false });
+
+const forbidden = (reason: string, message: string): Refusal => ({
+  ok: false,
+  status: 403,
+  message,
+  reason,
+  failedLogin: false,
+  countsTowardLockout: false,
+});
 
 /**
  * The next step for a request: a decision, or the fact to load first. Called again with
@@ -130,16 +146,16 @@ export function decide(request: GitAccessRequest, credentials: Credentials, fact
   // git's first request carries no credentials: the normal challenge, not a failed login.
   if (!credentials.present) return ANONYMOUS;
   if (facts.throttles === undefined) return { need: "throttles" };
-  let blockedUntil = 0;
-  for (const state of facts.throttles) blockedUntil = Math.max(blockedUntil, state.blockedUntil ?? 0);
-  if (blockedUntil > facts.now) {
+  const retryAfter = retryAfterSeconds(facts.throttles, facts.now);
+  if (retryAfter !== null) {
     return {
       ok: false,
       status: 429,
       message: "Too many failed logins; try again later",
       reason: "throttled",
       failedLogin: false,
-      retryAfterSeconds: Math.ceil((blockedUntil - facts.now) / 1000),
+      countsTowardLockout: false,
+      retryAfterSeconds: retryAfter,
     };
   }
   const { basic } = credentials;
@@ -157,23 +173,39 @@ export function decide(request: GitAccessRequest, credentials: Credentials, fact
     return isWellFormedPersonalAccessToken(basic.password) ? { need: "token" } : failedLogin("malformed token");
   }
   if (!token) return failedLogin("unknown token");
+  if ("deleted" in token) return refusedKnownToken("token deleted");
   // A rotated-out secret works until its grace window ends; after that, using it is a sign
   // that it leaked, and the owner is told (DecisionEffects).
   if (token.retired_until && token.retired_until.getTime() <= facts.now) {
-    return { ...failedLogin("rotated-out secret reused"), reusedTokenId: token.id };
+    return { ...refusedKnownToken("rotated-out secret reused"), reusedTokenId: token.id };
   }
   if (token.username !== basic.username && token.username.toLowerCase() !== basic.username.toLowerCase()) {
     return failedLogin("token used with another username");
   }
-  if (!token.user_active) return failedLogin("owner deactivated");
-  if (!token.active) return failedLogin("token inactive", "This token is deactivated");
-  if (token.expires_at.getTime() <= facts.now) return failedLogin("token expired", "This token has expired");
+  if (!token.user_active) return refusedKnownToken("owner deactivated");
+  if (!token.active) return refusedKnownToken("token inactive", "This token is deactivated");
+  if (token.expires_at.getTime() <= facts.now) return refusedKnownToken("token expired", "This token has expired");
+  // Before the repository is looked up: from elsewhere the token reveals nothing about what exists.
+  if (!allowListPermits(token.allowed_ips, request.ip)) {
+    // Audited (a sign the token may be in the wrong hands), never counted: the secret is real.
+    return {
+      ...forbidden("address not allowed", `This token cannot be used from ${request.ip ?? "an unknown address"}`),
+      failedLogin: true,
+    };
+  }
 
   if (facts.repository === undefined) return { need: "repository" };
   const fullName = `${request.project}/${request.repository}`;
   const { repository } = facts;
   if (!repository) {
-    return { ok: false, status: 404, message: `Repository ${fullName} not found`, reason: "no such repository", failedLogin: false };
+    return {
+      ok: false,
+      status: 404,
+      message: `Repository ${fullName} not found`,
+      reason: "no such repository",
+      failedLogin: false,
+      countsTowardLockout: false,
+    };
   }
   if (facts.patAuthEnabled === undefined) return { need: "patAuthEnabled" };
   if (!effectivePatAccess(repository.patAccess, facts.patAuthEnabled)) {
@@ -192,5 +224,5 @@ export function decide(request: GitAccessRequest, credentials: Credentials, fact
   if (request.write && token.permission !== "read-write") {
     return forbidden("read-only token", "This token is read-only: pushing needs a read & write token");
   }
-  return { ok: true, username: token.username, tokenId: token.id };
+  return { ok: true, username: token.username, tokenId: token.id, expiresAt: token.expires_at };
 }

@@ -1,26 +1,18 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import { clearAuthFailures, pruneExpiredThrottles, recordAuthFailure } from "../repositories/gitAuth";
+import { pruneExpiredThrottles } from "../repositories/gitAuth";
 import { audit } from "../services/audit";
 import type { Clock } from "../lib/clock";
 import { markReuseDetected } from "../repositories/tokens";
 import type { Credentials, GitAccessDecision, GitAccessFacts, GitAccessRequest, Refusal } from "./decision";
-import type { FactCache } from "./factCache";
+import type { LoginThrottle } from "./loginThrottle";
 import { TokenUseRecorder } from "./tokenUse";
 
-export interface ThrottlePolicy {
-  maxFailures: number;
-  windowSeconds: number;
-  cooldownSeconds: number;
-}
-
-export const DEFAULT_THROTTLE: ThrottlePolicy = { maxFailures: 10, windowSeconds: 300, cooldownSeconds: 300 };
-
 /**
- * What a decision causes, in one place: a failed login is counted (per address and per
- * username) and audited before the answer goes out, so the client's next request already
- * sees a block; a success records the token's use (batched, off the request path) and
- * resets the counters that had started.
+ * What a decision causes, in one place: a failed login is audited, and a guess counted
+ * (throttlePolicy.ts), before the answer goes out, so the client's next request already sees
+ * a block; a success records the token's use (batched, off the request path, with its
+ * address) and resets the username's counter at that address.
  */
 export class DecisionEffects {
   private readonly uses: TokenUseRecorder;
@@ -28,19 +20,17 @@ export class DecisionEffects {
 
   constructor(
     private readonly db: Knex,
-    private readonly cache: FactCache,
+    private readonly throttle: LoginThrottle,
     logger: Logger,
-    private readonly throttle: ThrottlePolicy,
     private readonly clock: Clock,
   ) {
     this.uses = new TokenUseRecorder(db, logger);
+    const { windowSeconds } = throttle.policy;
     // Counters of keys that never succeed (a scan of usernames or addresses) would otherwise
     // pile up forever, in the table and in every instance's mirror of it.
     this.pruneTimer = setInterval(() => {
-      pruneExpiredThrottles(db, throttle.windowSeconds).catch((error: unknown) =>
-        logger.warn({ err: error }, "could not prune login throttles"),
-      );
-    }, throttle.windowSeconds * 1000);
+      pruneExpiredThrottles(db, windowSeconds).catch((error: unknown) => logger.warn({ err: error }, "could not prune login throttles"));
+    }, windowSeconds * 1000);
     this.pruneTimer.unref();
   }
 
@@ -55,10 +45,7 @@ export class DecisionEffects {
       this.uses.record(decision.tokenId, request.ip);
       // A success resets the counters, but only costs a write when there is something to reset.
       if (!facts.throttles?.length) return decision;
-      return clearAuthFailures(this.db, credentials.throttleKeys).then(() => {
-        this.cache.forgetThrottles(credentials.throttleKeys);
-        return decision;
-      });
+      return this.throttle.succeeded(credentials.throttleKeys, facts.throttles).then(() => decision);
     }
     if (!decision.failedLogin) return decision;
     return this.recordFailedLogin(request, credentials, decision).then(() => decision);
@@ -66,10 +53,8 @@ export class DecisionEffects {
 
   private async recordFailedLogin(request: GitAccessRequest, credentials: Credentials, refusal: Refusal): Promise<void> {
     const { reason, reusedTokenId } = refusal;
-    const { maxFailures, windowSeconds, cooldownSeconds } = this.throttle;
     const counted = await this.db.transaction(async (trx) => {
-      const rows = [];
-      for (const key of credentials.throttleKeys) rows.push(await recordAuthFailure(trx, key, maxFailures, windowSeconds, cooldownSeconds));
+      const rows = refusal.countsTowardLockout ? await this.throttle.count(trx, credentials.throttleKeys) : [];
       const actor = credentials.username ? { id: null, username: credentials.username } : null;
       await audit(trx, actor, "git.auth_failed", null, { ip: request.ip }, { reason });
       if (reusedTokenId !== undefined) {
@@ -78,7 +63,7 @@ export class DecisionEffects {
       }
       return rows;
     });
-    for (const row of counted) this.cache.noteThrottle(row);
+    this.throttle.noteCounted(counted);
   }
 
   /** Stops pruning and writes the last-use stamps still pending. */

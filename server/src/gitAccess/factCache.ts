@@ -2,10 +2,10 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { MaybePromise } from "../lib/maybeAsync";
 import { findRepository, membershipAccess, type AccessLevel } from "../repositories/gitRepositories";
-import { findThrottles, findTokenForAuth, loadLiveThrottles, type ThrottleRow } from "../repositories/gitAuth";
+import { findDeletedToken, findThrottles, findTokenForAuth, loadLiveThrottles, type ThrottleRow } from "../repositories/gitAuth";
 import { getGitSettings } from "../repositories/settings";
 import type { ChangeFeed, ChangeSubscriber } from "./changeFeed";
-import type { RepositoryFacts, ThrottleState, TokenFacts } from "./decision";
+import type { RepositoryFacts, ThrottleState, TokenLookup } from "./decision";
 
 const MAX_ENTRIES = 100_000;
 /** Even with a healthy feed, nothing is served from memory longer than this (a missed trigger, a bug). */
@@ -26,7 +26,7 @@ export class FactCache implements ChangeSubscriber {
   /** Reads answered from memory (hits) or the database (misses), for GET /metrics. */
   readonly lookups = { hits: 0, misses: 0 };
   private generation = 0;
-  private readonly tokens = new Map<string, Entry<TokenFacts | null>>();
+  private readonly tokens = new Map<string, Entry<TokenLookup>>();
   private readonly repositories = new Map<string, Entry<RepositoryFacts | null>>();
   private readonly memberships = new Map<string, Entry<AccessLevel | null>>();
   private settings: Entry<boolean> | undefined;
@@ -134,7 +134,7 @@ export class FactCache implements ChangeSubscriber {
   }
 
   /** The token of this hash if it is cached, live and trustworthy; never queries. */
-  cachedToken(tokenHash: string, now: number): TokenFacts | undefined {
+  cachedToken(tokenHash: string, now: number): TokenLookup | undefined {
     const cached = this.tokens.get(tokenHash);
     // A miss here is counted by the token() lookup that follows it.
     if (cached?.value && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) {
@@ -144,8 +144,14 @@ export class FactCache implements ChangeSubscriber {
     return undefined;
   }
 
-  token(tokenHash: string, now: number): MaybePromise<TokenFacts | null> {
-    return this.memo(this.tokens, tokenHash, now, async () => (await findTokenForAuth(this.db, tokenHash)) ?? null);
+  token(tokenHash: string, now: number): MaybePromise<TokenLookup> {
+    // A deleted token's secret is known too (its refusal is no guess); only an unknown one costs the second lookup.
+    return this.memo(
+      this.tokens,
+      tokenHash,
+      now,
+      async () => (await findTokenForAuth(this.db, tokenHash)) ?? (await findDeletedToken(this.db, tokenHash)) ?? null,
+    );
   }
 
   repository(project: string, name: string, now: number): MaybePromise<RepositoryFacts | null> {

@@ -14,11 +14,15 @@ import {
   type GitAccessFacts,
   type GitAccessRequest,
 } from "./decision";
-import { DecisionEffects, DEFAULT_THROTTLE, type ThrottlePolicy } from "./effects";
+import { DecisionEffects } from "./effects";
 import { FactCache } from "./factCache";
+import { LoginThrottle } from "./loginThrottle";
+import { DEFAULT_THROTTLE, type ThrottlePolicy } from "./throttlePolicy";
 
 export type { GitAccessDecision, GitAccessRequest, Refusal } from "./decision";
-export { DEFAULT_THROTTLE, type ThrottlePolicy } from "./effects";
+export { DEFAULT_THROTTLE, type ThrottlePolicy } from "./throttlePolicy";
+export type { LoginThrottle } from "./loginThrottle";
+export { normalizeAllowList, MAX_ALLOWED_IPS } from "./ipAllowList";
 export { DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
 
 export interface GitAccessOptions {
@@ -43,6 +47,8 @@ export class GitAccess {
   private readonly effects: DecisionEffects;
   private readonly clock: Clock;
   private readonly onDecision: ((decision: GitAccessDecision) => void) | undefined;
+  /** The failed-login counters and policy, shared with the REST login (services/auth.ts). */
+  readonly loginThrottle: LoginThrottle;
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
@@ -55,7 +61,8 @@ export class GitAccess {
     this.cache = new FactCache(db, this.feed, logger, throttle.windowSeconds);
     this.clock = options.clock ?? systemClock;
     this.onDecision = options.onDecision;
-    this.effects = new DecisionEffects(db, this.cache, logger, throttle, this.clock);
+    this.loginThrottle = new LoginThrottle(db, this.cache, throttle);
+    this.effects = new DecisionEffects(db, this.loginThrottle, logger, this.clock);
   }
 
   static async start(database: Database, logger: Logger, options: GitAccessOptions = {}): Promise<GitAccess> {

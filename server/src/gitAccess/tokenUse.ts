@@ -1,19 +1,22 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import { touchTokenUses, type TokenUse } from "../repositories/gitAuth";
+import { touchTokenUses, type NewTokenAddress, type TokenUse } from "../repositories/gitAuth";
+import { audit } from "../services/audit";
 
 const RECORD_INTERVAL_MS = 60_000;
 const BATCH_DELAY_MS = 200;
 const MAX_BATCH = 1000;
 
 /**
- * last_used_at / last_used_ip, written off the request path: at most once a minute per token,
- * and the tokens used within a short window together in one statement, so a busy instance
- * makes a handful of writes a minute instead of one per token.
+ * last_used_at / last_used_ip and the last distinct addresses (recentIps), written off the
+ * request path: at most once a minute per token and address, and the uses within a short
+ * window together in a few statements, so a busy instance makes a handful of writes a minute
+ * instead of one per request. An address new to a token writes `token.used_from_new_ip`.
  */
 export class TokenUseRecorder {
-  private readonly lastRecorded = new Map<number, number>();
-  private pending = new Map<number, TokenUse>();
+  /** By "<token id> <address>": a use from a second address is not held back by the first's stamp. */
+  private readonly lastRecorded = new Map<string, number>();
+  private pending = new Map<string, TokenUse>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
@@ -24,10 +27,11 @@ export class TokenUseRecorder {
 
   record(id: number, ip: string | null): void {
     const now = Date.now();
-    if (now - (this.lastRecorded.get(id) ?? 0) < RECORD_INTERVAL_MS) return;
+    const key = `${id} ${ip ?? ""}`;
+    if (now - (this.lastRecorded.get(key) ?? 0) < RECORD_INTERVAL_MS) return;
     if (this.lastRecorded.size >= 100_000) this.lastRecorded.clear();
-    this.lastRecorded.set(id, now);
-    this.pending.set(id, { id, ip, at: new Date(now) });
+    this.lastRecorded.set(key, now);
+    this.pending.set(key, { id, ip, at: new Date(now) });
     this.timer ??= setTimeout(() => void this.flush(), BATCH_DELAY_MS);
   }
 
@@ -42,10 +46,13 @@ export class TokenUseRecorder {
       for (let i = 0; i < uses.length; i += MAX_BATCH) {
         const batch = uses.slice(i, i + MAX_BATCH);
         try {
-          await touchTokenUses(this.db, batch);
+          await this.db.transaction(async (trx) => {
+            const fresh = await touchTokenUses(trx, batch);
+            for (const address of fresh) await auditNewAddress(trx, address);
+          });
         } catch (error) {
           // Last-use stamps must never fail a clone; a lost stamp is rewritten on the next use.
-          for (const use of batch) this.lastRecorded.delete(use.id);
+          for (const use of batch) this.lastRecorded.delete(`${use.id} ${use.ip ?? ""}`);
           this.logger.warn({ err: error, tokens: batch.length }, "could not record token use");
         }
       }
@@ -53,3 +60,7 @@ export class TokenUseRecorder {
     return this.writing;
   }
 }
+
+/** The owner is the actor (it was their token), the address the event's. */
+const auditNewAddress = (db: Knex.Transaction, address: NewTokenAddress): Promise<void> =>
+  audit(db, { id: address.user_id, username: address.username }, "token.used_from_new_ip", `token:${address.token_id}`, { ip: address.ip });

@@ -18,6 +18,8 @@ export const presentRepository = (repository: RepositoryView, publicUrl: string)
   fullName: `${repository.project}/${repository.name}`,
   patAccess: repository.pat_access,
   effectivePatAccess: repository.effectivePatAccess,
+  pushProtection: repository.push_protection,
+  effectivePushProtection: repository.effectivePushProtection,
   cloneUrl: `${publicUrl}/git/${encodeURIComponent(repository.project)}/${encodeURIComponent(repository.name)}.git`,
   access: repository.access,
   createdAt: repository.created_at.toISOString(),
@@ -39,6 +41,8 @@ export const presentToken = (token: TokenView, now = new Date()): TokenDto => ({
   lastUsedIp: token.last_used_ip,
   rotatedAt: token.rotated_at?.toISOString() ?? null,
   reuseDetectedAt: token.reuse_detected_at?.toISOString() ?? null,
+  allowedIps: token.allowed_ips,
+  recentIps: token.recentIps.map((r) => ({ ip: r.ip, lastUsedAt: r.last_used_at.toISOString() })),
 });
 
 export const presentAuditEvent = (event: AuditRow): AuditEventDto => ({

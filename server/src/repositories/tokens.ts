@@ -2,7 +2,15 @@ import type { Queryable, TokenRow } from "./types";
 
 export type NewTokenRow = Pick<
   TokenRow,
-  "user_id" | "description" | "permission" | "all_repositories" | "token_hash" | "token_hint" | "expires_at" | "lifetime_seconds"
+  | "user_id"
+  | "description"
+  | "permission"
+  | "all_repositories"
+  | "token_hash"
+  | "token_hint"
+  | "expires_at"
+  | "lifetime_seconds"
+  | "allowed_ips"
 >;
 
 export async function insertToken(db: Queryable, token: NewTokenRow): Promise<TokenRow> {
@@ -19,7 +27,7 @@ export const findTokenOfUser = (db: Queryable, userId: number, id: number): Prom
 export async function updateToken(
   db: Queryable,
   id: number,
-  changes: Partial<Pick<TokenRow, "description" | "permission" | "all_repositories" | "active">>,
+  changes: Partial<Pick<TokenRow, "description" | "permission" | "all_repositories" | "active" | "allowed_ips">>,
 ): Promise<TokenRow> {
   const [row] = await db<TokenRow>("personal_access_tokens")
     .where({ id })
@@ -51,6 +59,26 @@ export async function scopesOfTokens(db: Queryable, tokenIds: number[]): Promise
     .select("s.token_id", db.raw("p.name || '/' || r.name as full_name"));
   for (const row of rows) scopes.get(row.token_id)?.push(row.full_name);
   return scopes;
+}
+
+export interface RecentIpRow {
+  ip: string;
+  last_used_at: Date;
+}
+
+/** Each token's last distinct client addresses (at most 5 are kept), most recent first. */
+export async function recentIpsOfTokens(db: Queryable, tokenIds: number[]): Promise<Map<number, RecentIpRow[]>> {
+  const recent = new Map<number, RecentIpRow[]>(tokenIds.map((id) => [id, []]));
+  if (tokenIds.length === 0) return recent;
+  const rows: (RecentIpRow & { token_id: number })[] = await db("personal_access_token_ips")
+    .whereIn("token_id", tokenIds)
+    .orderBy([
+      { column: "last_used_at", order: "desc" },
+      { column: "ip", order: "asc" },
+    ])
+    .select("token_id", "ip", "last_used_at");
+  for (const row of rows) recent.get(row.token_id)?.push({ ip: row.ip, last_used_at: row.last_used_at });
+  return recent;
 }
 
 /** Deactivates the active, unexpired tokens among these hashes; returns what it deactivated. */

@@ -18,6 +18,7 @@ export interface RepositoryRow {
   project: string;
   name: string;
   pat_access: "inherit" | "true" | "false";
+  push_protection: "inherit" | "true" | "false";
   created_at: Date;
 }
 
@@ -38,6 +39,8 @@ export interface TokenRow {
   lifetime_seconds: number | null;
   rotated_at: Date | null;
   reuse_detected_at: Date | null;
+  /** IPv4/IPv6 addresses and CIDR ranges in normal form; empty = anywhere (gitAccess/ipAllowList.ts). */
+  allowed_ips: string[];
 }
 
 export interface AuditRow {

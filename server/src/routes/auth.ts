@@ -3,9 +3,10 @@ import { LoginBody, LoginResponseSchema, UserSchema } from "../schemas/auth";
 import { login, logout } from "../services/auth";
 import { getOwnAccount } from "../services/users";
 import type { Api } from "../http/api";
+import type { LoginThrottle } from "../gitAccess";
 
-export function registerAuthRoutes(api: Api): void {
-  const { db } = api.deps;
+export function registerAuthRoutes(api: Api, loginThrottle: LoginThrottle): void {
+  const { db, clock } = api.deps;
 
   api.route({
     method: "post",
@@ -23,7 +24,7 @@ export function registerAuthRoutes(api: Api): void {
     success: { status: 201, description: "The new API key (shown only here) and the user", schema: LoginResponseSchema, secret: true },
     errors: ["invalid_credentials"],
     handler: async ({ body, meta }) => {
-      const { apiKey, user } = await login(db, body, meta);
+      const { apiKey, user } = await login(db, body, meta, loginThrottle, clock.now());
       return { apiKey, user: presentUser(user) };
     },
   });

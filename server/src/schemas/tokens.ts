@@ -9,6 +9,7 @@ import {
   type RotateTokenRequest,
   MAX_ROTATION_GRACE_MINUTES,
 } from "@clarive/shared";
+import { MAX_ALLOWED_IPS } from "../gitAccess/ipAllowList";
 import { RepositoryFullName } from "./common";
 import { z } from "./zod";
 
@@ -24,24 +25,31 @@ const Scope = z
   .max(100)
   .openapi({ description: "Repositories the token may reach; empty or absent means all the owner can reach" });
 
+/** Checked entry by entry in the service (gitAccess/ipAllowList.ts), which names an invalid one. */
+const AllowedIps = z
+  .array(z.string().max(64))
+  .max(MAX_ALLOWED_IPS)
+  .openapi({
+    description: `At most ${MAX_ALLOWED_IPS} IPv4/IPv6 addresses or CIDR ranges git may use the token from (the client's address, or with TRUST_PROXY the forwarded one); empty or absent means anywhere`,
+    example: ["192.0.2.0/24", "2001:db8::/32", "203.0.113.7"],
+  });
+
+export const RecentIpSchema = z.object({ ip: z.string(), lastUsedAt: z.string().openapi({ format: "date-time" }) }).openapi("RecentIp");
+
 export const TokenSchema = z
   .object({
     id: z.number().int().openapi({ description: "Identifies the token in /tokens/{id}" }),
     description: z.string().openapi({ description: "What the token is for, as its owner wrote it" }),
     permission: Permission,
-    repositories: z
-      .array(z.string())
-      .openapi({
-        description: "The repositories (project/name) the token is limited to; empty when allRepositories",
-        example: ["acme/widgets"],
-      }),
+    repositories: z.array(z.string()).openapi({
+      description: "The repositories (project/name) the token is limited to; empty when allRepositories",
+      example: ["acme/widgets"],
+    }),
     allRepositories: z.boolean().openapi({ description: "The token reaches every repository its owner can reach, now and later" }),
-    hint: z
-      .string()
-      .openapi({
-        description: "The secret's prefix and last four characters, to tell tokens apart; never the secret",
-        example: "clapat_…Xy9Q",
-      }),
+    hint: z.string().openapi({
+      description: "The secret's prefix and last four characters, to tell tokens apart; never the secret",
+      example: "clapat_…Xy9Q",
+    }),
     active: z.boolean().openapi({ description: "false once deactivated (by its owner or by a leak report): git refuses it" }),
     expired: z.boolean().openapi({ description: "expiresAt has passed: git refuses it" }),
     expiresAt: z.string().openapi({ format: "date-time", description: "When git starts refusing the token" }),
@@ -49,19 +57,22 @@ export const TokenSchema = z
     updatedAt: z
       .string()
       .openapi({ format: "date-time", description: "The last change to the token (description, scope, permission, state or secret)" }),
-    lastUsedAt: z
-      .string()
-      .nullable()
-      .openapi({
-        format: "date-time",
-        description: "The last git request it was accepted for (recorded shortly after); null if never used",
-      }),
+    lastUsedAt: z.string().nullable().openapi({
+      format: "date-time",
+      description: "The last git request it was accepted for (recorded shortly after); null if never used",
+    }),
     lastUsedIp: z.string().nullable().openapi({ description: "The client address of that request" }),
     rotatedAt: z.string().nullable().openapi({ format: "date-time", description: "When its secret was last replaced; null if never" }),
     reuseDetectedAt: z
       .string()
       .nullable()
       .openapi({ format: "date-time", description: "A secret rotated out of this token was used after its grace window" }),
+    allowedIps: z
+      .array(z.string())
+      .openapi({ description: "Addresses and CIDR ranges (normal form) git may use the token from; empty = anywhere" }),
+    recentIps: z
+      .array(RecentIpSchema)
+      .openapi({ description: "The last 5 distinct client addresses the token was used from, most recent first" }),
   })
   .openapi("Token") satisfies z.ZodType<TokenDto>;
 
@@ -80,10 +91,13 @@ export const CreateTokenBody = z
     expiresAt: z.iso
       .datetime({ offset: true })
       .or(z.iso.date())
-      .openapi({ description: "Alternative to expiresInDays: an ISO 8601 date or date-time" })
+      .openapi({
+        description: `Alternative to expiresInDays: an ISO 8601 date (midnight UTC) or date-time, exactly ${MIN_EXPIRY_DAYS} days to maxLifetimeDays from now`,
+      })
       .optional(),
     repositories: Scope.optional(),
     permission: Permission,
+    allowedIps: AllowedIps.optional(),
   })
   .openapi("CreateTokenRequest") satisfies z.ZodType<CreateTokenRequest>;
 
@@ -96,6 +110,7 @@ export const UpdateTokenBody = z
       .boolean()
       .optional()
       .openapi({ description: "false deactivates the token at once; true makes it work again until it expires" }),
+    allowedIps: AllowedIps.optional(),
   })
   .openapi("UpdateTokenRequest") satisfies z.ZodType<UpdateTokenRequest>;
 

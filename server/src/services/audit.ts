@@ -13,6 +13,7 @@ export type AuditAction =
   | "repository.created"
   | "repository.deleted"
   | "repository.pat_access_changed"
+  | "repository.push_protection_changed"
   | "membership.set"
   | "membership.removed"
   | "token.created"
@@ -23,6 +24,8 @@ export type AuditAction =
   | "token.revoked_by_report"
   | "token.rotated"
   | "token.reuse_detected"
+  | "token.used_from_new_ip"
+  | "token.leaked_in_push"
   | "git.auth_failed";
 
 /**

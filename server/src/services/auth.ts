@@ -1,5 +1,8 @@
 import { generateApiKey, isWellFormedApiKey, PAT_PREFIX, redactSecrets, type LoginRequest } from "@clarive/shared";
-import { UnauthenticatedError } from "../errors";
+import type { Knex } from "knex";
+import { TooManyRequestsError, UnauthenticatedError } from "../errors";
+import type { LoginThrottle } from "../gitAccess/loginThrottle";
+import { loginThrottleKeys, retryAfterSeconds } from "../gitAccess/throttlePolicy";
 import { sha256Hex } from "../lib/hash";
 import { hashPassword, verifyPassword } from "../lib/password";
 import { deleteApiKey, findUserByApiKeyHash, insertApiKey, touchApiKey } from "../repositories/apiKeys";
@@ -25,15 +28,40 @@ export interface AuthenticatedCaller extends Actor {
   apiKeyId: number;
 }
 
-export async function login(db: Queryable, input: LoginRequest, meta: RequestMeta): Promise<{ apiKey: string; user: UserRow }> {
+// Postgres text cannot hold NUL, and no audit reader wants the rest.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
+
+/**
+ * Throttled by the same counters and policy as git's Basic auth (gitAccess/throttlePolicy.ts):
+ * per username at the client's address, and per address; a block answers 429 with Retry-After
+ * before the password is even checked, and another address still logs in.
+ */
+export async function login(
+  db: Knex,
+  input: LoginRequest,
+  meta: RequestMeta,
+  throttle: LoginThrottle,
+  now: number,
+): Promise<{ apiKey: string; user: UserRow }> {
+  // A token or key typed as the username must not be stored whole in the audit trail or a counter's key.
+  const givenName = redactSecrets(input.username).replace(CONTROL, "\uFFFD");
+  const keys = loginThrottleKeys(givenName, meta.ip);
+  const states = await throttle.states(keys);
+  const retryAfter = retryAfterSeconds(states, now);
+  if (retryAfter !== null) throw new TooManyRequestsError("Too many failed logins; try again later", retryAfter);
   const user = await findUserByUsername(db, input.username);
   const ok = (await passwordMatches(user, input.password)) && user?.active === true;
   if (!ok || !user) {
-    // A token or key typed as the username must not be stored whole in the audit trail.
-    const actor = user ? { id: user.id, username: user.username } : { id: null, username: redactSecrets(input.username) };
-    await audit(db, actor, "login.failed", null, meta);
+    const actor = user ? { id: user.id, username: user.username } : { id: null, username: givenName };
+    const counted = await db.transaction(async (trx) => {
+      await audit(trx, actor, "login.failed", null, meta);
+      return throttle.count(trx, keys);
+    });
+    throttle.noteCounted(counted);
     throw new UnauthenticatedError("Wrong username or password", "invalid_credentials");
   }
+  await throttle.succeeded(keys, states);
   const apiKey = generateApiKey();
   await db.transaction(async (trx) => {
     await insertApiKey(trx, { user_id: user.id, label: input.label ?? "API key", key_hash: sha256Hex(apiKey) });

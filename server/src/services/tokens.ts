@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import { generatePersonalAccessToken, resolveExpiry, secretHint, type CreateTokenRequest, type UpdateTokenRequest } from "@clarive/shared";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import { normalizeAllowList } from "../gitAccess/ipAllowList";
 import { sha256Hex } from "../lib/hash";
 import { anyRepositoryWithPatAccessOn, findRepository, membershipAccess } from "../repositories/gitRepositories";
 import { getGitSettings } from "../repositories/settings";
@@ -9,10 +10,12 @@ import {
   findTokenOfUser,
   insertToken,
   listTokensOfUser,
+  recentIpsOfTokens,
   replaceTokenScope,
   rotateTokenSecret,
   scopesOfTokens,
   updateToken,
+  type RecentIpRow,
 } from "../repositories/tokens";
 import type { Queryable, TokenRow } from "../repositories/types";
 import { audit, type AuditAction } from "./audit";
@@ -20,19 +23,25 @@ import type { Actor, RequestMeta } from "./types";
 
 export interface TokenView extends TokenRow {
   repositories: string[];
+  recentIps: RecentIpRow[];
 }
 
 async function withScope(db: Queryable, row: TokenRow): Promise<TokenView> {
   const [view] = await withScopes(db, [row]);
-  return view ?? { ...row, repositories: [] };
+  return view ?? { ...row, repositories: [], recentIps: [] };
 }
 
-async function withScopes(db: Queryable, rows: TokenRow[]): Promise<TokenView[]> {
-  const scopes = await scopesOfTokens(
-    db,
-    rows.map((r) => r.id),
-  );
-  return rows.map((r) => ({ ...r, repositories: scopes.get(r.id) ?? [] }));
+export async function withScopes<R extends TokenRow>(db: Queryable, rows: R[]): Promise<(R & TokenView)[]> {
+  const ids = rows.map((r) => r.id);
+  const [scopes, recent] = [await scopesOfTokens(db, ids), await recentIpsOfTokens(db, ids)];
+  return rows.map((r) => ({ ...r, repositories: scopes.get(r.id) ?? [], recentIps: recent.get(r.id) ?? [] }));
+}
+
+/** The allow-list in normal form; an entry that is not an address or CIDR range is refused by name. */
+function resolveAllowList(entries: string[]): string[] {
+  const list = normalizeAllowList(entries);
+  if (!list.ok) throw new ValidationError(list.message, { allowedIps: entries }, "validation_failed");
+  return list.entries;
 }
 
 async function requireOwnToken(db: Queryable, actor: Actor, id: number): Promise<TokenRow> {
@@ -97,6 +106,7 @@ export async function createToken(
     );
     if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");
     const repositoryIds = await resolveScope(trx, actor, input.repositories ?? []);
+    const allowedIps = resolveAllowList(input.allowedIps ?? []);
     const token = generatePersonalAccessToken();
     const row = await insertToken(trx, {
       user_id: actor.id,
@@ -107,6 +117,7 @@ export async function createToken(
       token_hint: secretHint(token),
       expires_at: expiry.expiresAt,
       lifetime_seconds: Math.round((expiry.expiresAt.getTime() - now.getTime()) / 1000),
+      allowed_ips: allowedIps,
     });
     await replaceTokenScope(trx, row.id, repositoryIds);
     const view = await withScope(trx, row);
@@ -115,6 +126,7 @@ export async function createToken(
       permission: row.permission,
       repositories: view.repositories,
       expiresAt: row.expires_at.toISOString(),
+      ...(allowedIps.length > 0 && { allowedIps }),
     });
     return { view, token };
   });
@@ -128,12 +140,14 @@ export async function updateOwnToken(
   meta: RequestMeta,
 ): Promise<TokenView> {
   if (Object.values(changes).every((v) => v === undefined)) {
-    throw new ValidationError("Nothing to change: give description, repositories, permission and/or active");
+    throw new ValidationError("Nothing to change: give description, repositories, permission, allowedIps and/or active");
   }
   return db.transaction(async (trx) => {
     const before = await requireOwnToken(trx, actor, id);
     const repositoryIds = changes.repositories === undefined ? undefined : await resolveScope(trx, actor, changes.repositories);
+    const allowedIps = changes.allowedIps === undefined ? undefined : resolveAllowList(changes.allowedIps);
     const row = await updateToken(trx, id, {
+      ...(allowedIps !== undefined && { allowed_ips: allowedIps }),
       ...(changes.description !== undefined && { description: changes.description }),
       ...(changes.permission !== undefined && { permission: changes.permission }),
       ...(changes.active !== undefined && { active: changes.active }),
@@ -141,7 +155,7 @@ export async function updateOwnToken(
     });
     if (repositoryIds !== undefined) await replaceTokenScope(trx, id, repositoryIds);
     const view = await withScope(trx, row);
-    const { active, ...edits } = changes;
+    const { active, ...edits } = { ...changes, ...(allowedIps !== undefined && { allowedIps }) };
     if (active !== undefined && active !== before.active) {
       const action: AuditAction = active ? "token.activated" : "token.deactivated";
       await audit(trx, actor, action, `token:${id}`, meta);

@@ -21,6 +21,8 @@ export function tokenFixture(overrides: Partial<TokenDto> = {}, expiresInDays = 
     lastUsedIp: null,
     rotatedAt: null,
     reuseDetectedAt: null,
+    allowedIps: [],
+    recentIps: [],
     ...overrides,
   };
 }
