@@ -7,6 +7,8 @@ import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
 import { databaseState } from "./db/readiness";
 import { GitProcessHost } from "./git/processHost";
+import { PushProtection } from "./git/pushProtection";
+import { systemClock } from "./lib/clock";
 import { GitAccess, type GitAccessOptions } from "./gitAccess";
 import type { Api } from "./http/api";
 import { authHookListener, isAuthHookRequest } from "./http/authHook";
@@ -216,6 +218,13 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
     const gitHost = new GitProcessHost(logger);
     opened.push(() => gitHost.stop());
     await gitHost.ensureStarted();
+    const pushProtection = await PushProtection.start({
+      db: database.knex,
+      gitAccess,
+      logger,
+      clock: gitAccessOptions.clock ?? systemClock,
+    });
+    opened.push(() => pushProtection.stop());
     metrics.watch({
       changeFeedTrusted: () => gitAccess.cacheTrusted,
       authCacheLookups: () => gitAccess.cacheLookups,
@@ -237,6 +246,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       logger,
       gitAccess,
       gitHost,
+      pushProtection,
       clock: gitAccessOptions.clock,
       onGitTraffic: (service, received, sent) => metrics.observeGitTraffic(service, received, sent),
     });

@@ -24,8 +24,8 @@ describe("audit events", () => {
     const items = (await admin.get<Page<AuditEventDto>>("/audit?limit=200")).body.items;
     const byAction = (action: string) => items.find((e) => e.action === action);
     assert.deepEqual(byAction("settings.updated")?.details, {
-      before: { patAuthEnabled: false, maxLifetimeDays: 730 },
-      after: { patAuthEnabled: true, maxLifetimeDays: 730 },
+      before: { patAuthEnabled: false, maxLifetimeDays: 730, pushProtection: true },
+      after: { patAuthEnabled: true, maxLifetimeDays: 730, pushProtection: true },
     });
     assert.equal(byAction("repository.created")?.target, "repository:acme/widgets");
     assert.deepEqual(byAction("repository.pat_access_changed")?.details, { before: "inherit", after: "false" });

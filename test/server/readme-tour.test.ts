@@ -23,7 +23,7 @@ describe("README tour", () => {
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(lines[0], { patAuthEnabled: true, maxLifetimeDays: 730 });
+    assert.deepEqual(lines[0], { patAuthEnabled: true, maxLifetimeDays: 730, pushProtection: true });
     assert.equal(lines[1]?.fullName, "acme/widgets");
     assert.match(String(lines[2]?.token), /^clapat_[0-9A-Za-z]{36}$/);
     const list = lines[3] as unknown as { hint: string; token?: string }[];

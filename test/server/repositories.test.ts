@@ -31,6 +31,8 @@ describe("repositories", () => {
         fullName: "acme/widgets",
         patAccess: "inherit",
         effectivePatAccess: false,
+        pushProtection: "inherit",
+        effectivePushProtection: true,
         cloneUrl: `${server.url}/git/acme/widgets.git`,
         access: "write",
         createdAt: "",

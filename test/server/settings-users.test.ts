@@ -18,15 +18,15 @@ describe("global git settings", () => {
   it("defaults to PAT auth off and 730 days; any user may read", async () => {
     const reply = await alice.get<GitSettingsDto>("/settings/git");
     assert.equal(reply.status, 200);
-    assert.deepEqual(reply.body, { patAuthEnabled: false, maxLifetimeDays: 730 });
+    assert.deepEqual(reply.body, { patAuthEnabled: false, maxLifetimeDays: 730, pushProtection: true });
   });
 
   it("an admin changes either field; the change persists", async () => {
     let reply = await admin.put<GitSettingsDto>("/settings/git", { patAuthEnabled: true });
-    assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 730 });
+    assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 730, pushProtection: true });
     reply = await admin.put<GitSettingsDto>("/settings/git", { maxLifetimeDays: 90 });
-    assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 90 });
-    assert.deepEqual((await alice.get<GitSettingsDto>("/settings/git")).body, { patAuthEnabled: true, maxLifetimeDays: 90 });
+    assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 90, pushProtection: true });
+    assert.deepEqual((await alice.get<GitSettingsDto>("/settings/git")).body, { patAuthEnabled: true, maxLifetimeDays: 90, pushProtection: true });
   });
 
   it("a non-admin is refused with 403", async () => {

@@ -12,6 +12,8 @@ export interface BackendRequest {
   remoteAddr: string;
   host: GitProcessHost;
   logger: Logger;
+  /** Set by the service itself (push protection's hook), never from the request. */
+  hookEnv?: Record<string, string> | undefined;
   /** Told the request body's bytes and git's output bytes once the response is over (GET /metrics). */
   onTraffic?: ((received: number, sent: number) => void) | undefined;
 }
@@ -47,7 +49,7 @@ function cgiEnvironment(r: BackendRequest): NodeJS.ProcessEnv {
   if (encoding === "gzip" || encoding === "x-gzip") env.HTTP_CONTENT_ENCODING = encoding;
   const protocol = req.headers["git-protocol"];
   if (typeof protocol === "string" && protocol.length <= 256 && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
-  return env;
+  return { ...env, ...r.hookEnv };
 }
 
 function parseCgiHeaders(block: string): { status: number; headers: [string, string][] } {

@@ -4,6 +4,8 @@ import type { GitAccess } from "../gitAccess";
 import { parseGitRequest, type GitService } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
+import type { PushProtection, PushRegistration } from "./pushProtection";
+import { bareRepositoryPath } from "../lib/bareRepository";
 
 const GIT_PREFIX = "/git/";
 /** The challenge git answers by sending the user's credentials (DESIGN §5). */
@@ -25,6 +27,7 @@ export function gitHttpMiddleware(deps: {
   reposDir: string;
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
+  pushProtection: PushProtection;
   logger: Logger;
   /** Bytes in and out of each request git served (GET /metrics). */
   onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
@@ -56,16 +59,35 @@ export function gitHttpMiddleware(deps: {
     }
     ctx.state.user = decision.username;
     ctx.respond = false;
-    await serveWithHttpBackend({
-      req: ctx.req,
-      res: ctx.res,
-      reposDir: deps.reposDir,
-      target,
-      remoteUser: decision.username,
-      remoteAddr: ctx.ip,
-      host: deps.gitHost,
-      logger: deps.logger,
-      onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
-    });
+    // The push itself (not its advertisement): git runs our pre-receive hook for it.
+    let push: PushRegistration | undefined;
+    if (target.write && target.endpoint === "git-receive-pack") {
+      push = await deps.pushProtection.register(
+        {
+          project: target.project,
+          repository: target.repository,
+          repositoryPath: bareRepositoryPath(deps.reposDir, target.project, target.repository),
+          pusher: decision.username,
+          ip: ctx.ip || null,
+        },
+        { id: decision.tokenId, expiresAt: decision.expiresAt },
+      );
+    }
+    try {
+      await serveWithHttpBackend({
+        req: ctx.req,
+        res: ctx.res,
+        reposDir: deps.reposDir,
+        target,
+        remoteUser: decision.username,
+        remoteAddr: ctx.ip,
+        host: deps.gitHost,
+        logger: deps.logger,
+        onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
+        hookEnv: push?.env,
+      });
+    } finally {
+      push?.done();
+    }
   };
 }

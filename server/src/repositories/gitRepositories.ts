@@ -62,8 +62,12 @@ export async function insertRepository(db: Queryable, projectId: number, name: s
   return row.id;
 }
 
-export async function updatePatAccess(db: Queryable, id: number, patAccess: RepositoryRow["pat_access"]): Promise<void> {
-  await db("repositories").where({ id }).update({ pat_access: patAccess });
+export async function updateRepositorySwitches(
+  db: Queryable,
+  id: number,
+  changes: Partial<Pick<RepositoryRow, "pat_access" | "push_protection">>,
+): Promise<void> {
+  await db("repositories").where({ id }).update(changes);
 }
 
 export async function deleteRepository(db: Queryable, id: number): Promise<void> {

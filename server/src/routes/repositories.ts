@@ -10,7 +10,7 @@ import {
   removeRepository,
   removeRepositoryMember,
   setRepositoryMember,
-  setRepositoryPatAccess,
+  setRepositorySwitches,
 } from "../services/repositories";
 import type { Api } from "../http/api";
 import { requestPublicUrl } from "../http/publicUrl";
@@ -57,7 +57,7 @@ export function registerRepositoryRoutes(api: Api): void {
     method: "patch",
     path: "/repositories/{project}/{name}",
     operationId: "updateRepository",
-    summary: "Set a repository's patAccess (admin)",
+    summary: "Set a repository's patAccess and/or pushProtection (admin)",
     description:
       "Changes the repository switches given in the body; the others keep their values. Each is 'inherit' (follow the server-wide setting), 'true' or 'false'. Administrators only; the change is audited and applies from the next git request on.",
     tag: "repositories",
@@ -69,7 +69,7 @@ export function registerRepositoryRoutes(api: Api): void {
     errors: ["admin_required", "repository_not_found"],
     handler: async ({ caller, params, body, meta, ctx }) =>
       presentRepository(
-        await setRepositoryPatAccess(db, caller, params.project, params.name, body.patAccess, meta),
+        await setRepositorySwitches(db, caller, params.project, params.name, body, meta),
         requestPublicUrl(ctx.req, config),
       ),
   });

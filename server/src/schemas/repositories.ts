@@ -1,7 +1,7 @@
 import type { MemberDto, RepositoryDto } from "@clarive/shared";
 import { z } from "./zod";
 
-const PatAccess = z.enum(["inherit", "true", "false"]);
+const RepositorySwitch = z.enum(["inherit", "true", "false"]);
 const MemberAccess = z.enum(["read", "write"]).openapi({ description: "read: clone and fetch; write: push too" });
 
 export const RepositorySchema = z
@@ -10,10 +10,14 @@ export const RepositorySchema = z
     project: z.string().openapi({ description: "The project, the first part of the full name", example: "acme" }),
     name: z.string().openapi({ description: "The repository's name within its project", example: "widgets" }),
     fullName: z.string().openapi({ description: "project/name", example: "acme/widgets" }),
-    patAccess: PatAccess,
+    patAccess: RepositorySwitch.openapi({ description: "Whether tokens may be used here; 'inherit' follows patAuthEnabled" }),
     effectivePatAccess: z
       .boolean()
       .openapi({ description: "Whether personal access tokens work here now: patAccess, or patAuthEnabled when it is 'inherit'" }),
+    pushProtection: RepositorySwitch.openapi({
+      description: "Whether pushes carrying a live token are refused; 'inherit' follows the global pushProtection",
+    }),
+    effectivePushProtection: z.boolean(),
     cloneUrl: z
       .string()
       .openapi({
@@ -32,7 +36,12 @@ export const CreateRepositoryBody = z
   })
   .openapi("CreateRepositoryRequest");
 
-export const UpdateRepositoryBody = z.strictObject({ patAccess: PatAccess }).openapi("UpdateRepositoryRequest");
+export const UpdateRepositoryBody = z
+  .strictObject({ patAccess: RepositorySwitch.optional(), pushProtection: RepositorySwitch.optional() })
+  .refine((body) => body.patAccess !== undefined || body.pushProtection !== undefined, {
+    message: "Nothing to change: give patAccess and/or pushProtection",
+  })
+  .openapi("UpdateRepositoryRequest");
 
 export const MemberSchema = z
   .object({ username: z.string().openapi({ description: "The member's login name", example: "alice" }), access: MemberAccess })

@@ -5,6 +5,9 @@ export const GitSettingsSchema = z
   .object({
     patAuthEnabled: z.boolean().openapi({ description: "Global default for repositories whose patAccess is 'inherit'" }),
     maxLifetimeDays: z.number().int().openapi({ description: "The longest lifetime of a token created or rotated now, in days" }),
+    pushProtection: z.boolean().openapi({
+      description: "Refuse pushes that carry a live personal access token; the default for repositories whose pushProtection is 'inherit'",
+    }),
   })
   .openapi("GitSettings") satisfies z.ZodType<GitSettingsDto>;
 
@@ -21,5 +24,6 @@ export const UpdateGitSettingsBody = z
       .max(MAX_EXPIRY_DAYS)
       .optional()
       .openapi({ description: "The longest lifetime of tokens created or rotated from now on, in days" }),
+    pushProtection: z.boolean().optional(),
   })
   .openapi("UpdateGitSettingsRequest");

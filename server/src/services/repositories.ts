@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { nameProblem, type MemberAccess, type PatAccess } from "@clarive/shared";
+import { nameProblem, type MemberAccess, type RepositorySwitch } from "@clarive/shared";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import {
   bareRepositoryPath,
@@ -20,29 +20,36 @@ import {
   listMembers,
   listReachableRepositories,
   listRepositories,
-  updatePatAccess,
+  updateRepositorySwitches,
   upsertRepositoryMembership,
   type AccessLevel,
 } from "../repositories/gitRepositories";
-import { getGitSettings } from "../repositories/settings";
+import { getGitSettings, type GitSettingsRow } from "../repositories/settings";
 import type { Queryable, RepositoryRow } from "../repositories/types";
 import { findUserByUsername } from "../repositories/users";
 import { audit } from "./audit";
 import { requireAdmin } from "../policies/admin";
-import { effectivePatAccess } from "../policies/patAccess";
+import { effectivePatAccess, effectivePushProtection } from "../policies/patAccess";
 import type { Actor, RequestMeta } from "./types";
 
 export interface RepositoryView extends RepositoryRow {
   access: AccessLevel;
   effectivePatAccess: boolean;
+  effectivePushProtection: boolean;
 }
+
+const withEffectiveSwitches = <T extends RepositoryRow>(repository: T, settings: GitSettingsRow) => ({
+  ...repository,
+  effectivePatAccess: effectivePatAccess(repository.pat_access, settings.pat_auth_enabled),
+  effectivePushProtection: effectivePushProtection(repository.push_protection, settings.push_protection),
+});
 
 export async function listVisibleRepositories(db: Knex, actor: Actor): Promise<RepositoryView[]> {
   const settings = await getGitSettings(db);
   const rows: (RepositoryRow & { access: AccessLevel })[] = actor.isAdmin
     ? (await listRepositories(db)).map((r) => ({ ...r, access: "write" as const }))
     : await listReachableRepositories(db, actor.id);
-  return rows.map((r) => ({ ...r, effectivePatAccess: effectivePatAccess(r.pat_access, settings.pat_auth_enabled) }));
+  return rows.map((r) => withEffectiveSwitches(r, settings));
 }
 
 async function requireRepository(db: Queryable, project: string, name: string): Promise<RepositoryRow> {
@@ -52,12 +59,7 @@ async function requireRepository(db: Queryable, project: string, name: string): 
 }
 
 async function view(db: Queryable, repository: RepositoryRow): Promise<RepositoryView> {
-  const settings = await getGitSettings(db);
-  return {
-    ...repository,
-    access: "write",
-    effectivePatAccess: effectivePatAccess(repository.pat_access, settings.pat_auth_enabled),
-  };
+  return withEffectiveSwitches({ ...repository, access: "write" as const }, await getGitSettings(db));
 }
 
 export async function createRepository(
@@ -111,23 +113,40 @@ export async function createRepository(
   }
 }
 
-export async function setRepositoryPatAccess(
+export interface RepositorySwitchChanges {
+  patAccess?: RepositorySwitch | undefined;
+  pushProtection?: RepositorySwitch | undefined;
+}
+
+/** An administrator sets a repository's patAccess and/or pushProtection; each change is audited. */
+export async function setRepositorySwitches(
   db: Knex,
   actor: Actor,
   project: string,
   name: string,
-  patAccess: PatAccess,
+  changes: RepositorySwitchChanges,
   meta: RequestMeta,
 ): Promise<RepositoryView> {
   requireAdmin(actor);
   return db.transaction(async (trx) => {
     const repository = await requireRepository(trx, project, name);
-    await updatePatAccess(trx, repository.id, patAccess);
-    await audit(trx, actor, "repository.pat_access_changed", `repository:${project}/${name}`, meta, {
-      before: repository.pat_access,
-      after: patAccess,
-    });
-    return view(trx, { ...repository, pat_access: patAccess });
+    const after: RepositoryRow = {
+      ...repository,
+      pat_access: changes.patAccess ?? repository.pat_access,
+      push_protection: changes.pushProtection ?? repository.push_protection,
+    };
+    await updateRepositorySwitches(trx, repository.id, { pat_access: after.pat_access, push_protection: after.push_protection });
+    const target = `repository:${project}/${name}`;
+    if (after.pat_access !== repository.pat_access) {
+      await audit(trx, actor, "repository.pat_access_changed", target, meta, { before: repository.pat_access, after: after.pat_access });
+    }
+    if (after.push_protection !== repository.push_protection) {
+      await audit(trx, actor, "repository.push_protection_changed", target, meta, {
+        before: repository.push_protection,
+        after: after.push_protection,
+      });
+    }
+    return view(trx, after);
   });
 }
 

@@ -21,7 +21,19 @@ import { NOW, tokenFixture } from "../support/tokens";
 
 function repository(fullName: string, effectivePatAccess: boolean): RepositoryDto {
   const [project = "", name = ""] = fullName.split("/");
-  return { id: 1, project, name, fullName, patAccess: "inherit", effectivePatAccess, cloneUrl: "", access: "write", createdAt: "" };
+  return {
+    id: 1,
+    project,
+    name,
+    fullName,
+    patAccess: "inherit",
+    effectivePatAccess,
+    pushProtection: "inherit",
+    effectivePushProtection: true,
+    cloneUrl: "",
+    access: "write",
+    createdAt: "",
+  };
 }
 
 describe("form validation", () => {

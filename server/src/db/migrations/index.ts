@@ -4,6 +4,7 @@ import * as gitAuth from "./002_git_auth";
 import * as instances from "./003_instances";
 import * as rotation from "./004_rotation";
 import * as namesAnyCase from "./005_names_any_case";
+import * as pushProtection from "./006_push_protection";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "003_instances": instances,
   "004_rotation": rotation,
   "005_names_any_case": namesAnyCase,
+  "006_push_protection": pushProtection,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
