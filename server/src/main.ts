@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from "./config";
+import { ConfigError, StartupError, parseConfig } from "./config";
 import { createLogger } from "./logger";
 import { startServer } from "./server";
 
@@ -33,21 +33,39 @@ async function main(): Promise<void> {
       process.stderr.write(`${error.message}\n`);
       process.exit(2);
     }
+    // A busy port, an unreachable database: one line, and nothing was created (no admin password lost).
+    if (error instanceof StartupError) {
+      process.stderr.write(`Failed to start: ${error.message}\n`);
+      process.exit(1);
+    }
     throw error;
   }
   logger.info(
-    { url: running.url, database: running.database.kind, reposDir: config.reposDir },
+    { url: running.url, database: running.database.kind, reposDir: config.reposDir, metricsUrl: running.metricsUrl },
     `Clarive Git PATs listening on ${running.url} (API docs: ${running.url}/docs)`,
   );
+  let stopping = false;
   const stop = (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    running.close().then(
+    if (stopping) {
+      // A second signal: the operator does not want to wait for the drain.
+      logger.warn({ signal }, "stopping now, without waiting for running requests");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(
+      { signal, timeoutMs: config.shutdownTimeoutMs },
+      "shutting down: no new connections; running clones and pushes may finish (SHUTDOWN_TIMEOUT)",
+    );
+    running.shutdown().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        logger.error({ err: error }, "could not shut down cleanly");
+        process.exit(1);
+      },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
   const started = running;
   reload.tls = () => void started.reloadTls();
 }
