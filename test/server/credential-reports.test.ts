@@ -60,6 +60,16 @@ describe("public revocation of leaked tokens (POST /api/v1/credentials/revoke)",
     assert.equal(await gitStatus(b.token), 401);
   });
 
+  it("a reported secret that was rotated out but is still inside its grace window deactivates its token", async () => {
+    const t = await createToken(alice);
+    const rotated = await alice.post<{ token: string }>(`/tokens/${t.id}/rotate`, { graceMinutes: 60 });
+    assert.equal(await gitStatus(t.token), 200, "the old secret still works inside its window");
+    assert.equal((await report([t.token])).status, 202);
+    assert.equal(await gitStatus(t.token), 401);
+    assert.equal(await gitStatus(rotated.body.token), 401, "the token itself is deactivated, whichever secret was reported");
+    assert.equal((await alice.get<TokenDto>(`/tokens/${t.id}`)).body.active, false);
+  });
+
   it("answers every accepted report alike and changes nothing for strings that are not live tokens", async () => {
     const live = await createToken(alice);
     const deleted = await createToken(alice);
@@ -117,6 +127,6 @@ describe("public revocation of leaked tokens (POST /api/v1/credentials/revoke)",
     const operation = document.paths["/api/v1/credentials/revoke"]?.post;
     assert.ok(operation);
     assert.ok(operation.responses["202"] && operation.responses["429"] && operation.responses["400"]);
-    assert.equal(operation.security, undefined, "no login");
+    assert.deepEqual(operation.security, [], "no login: an empty security list overrides the API key default");
   });
 });

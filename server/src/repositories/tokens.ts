@@ -81,17 +81,6 @@ export async function recentIpsOfTokens(db: Queryable, tokenIds: number[]): Prom
   return recent;
 }
 
-/** Deactivates the active, unexpired tokens among these hashes; returns what it deactivated. */
-export async function deactivateLiveTokensByHash(db: Queryable, tokenHashes: string[]): Promise<Pick<TokenRow, "id" | "user_id">[]> {
-  if (tokenHashes.length === 0) return [];
-  return db<TokenRow>("personal_access_tokens")
-    .whereIn("token_hash", tokenHashes)
-    .andWhere("active", true)
-    .andWhere("expires_at", ">", db.fn.now())
-    .update({ active: false, updated_at: db.fn.now() })
-    .returning(["id", "user_id"]);
-}
-
 /**
  * Gives a token a new secret: the old one is kept as retired (usable until `validUntil`),
  * and the lifetime starts over at `expiresAt`.

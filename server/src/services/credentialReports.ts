@@ -3,7 +3,7 @@ import { findPersonalAccessTokens } from "@clarive/shared";
 import { TooManyRequestsError } from "../errors";
 import { sha256Hex } from "../lib/hash";
 import { findThrottles, recordAuthFailure } from "../repositories/gitAuth";
-import { deactivateLiveTokensByHash } from "../repositories/tokens";
+import { deactivateTokens, findLiveTokensBySecretHash } from "../repositories/leakedTokens";
 import { audit } from "./audit";
 import type { RequestMeta } from "./types";
 
@@ -37,7 +37,9 @@ export async function revokeReportedCredentials(
   const hashes = [...new Set(credentials.flatMap(findPersonalAccessTokens))].map(sha256Hex);
   await db.transaction(async (trx) => {
     await recordAuthFailure(trx, key, policy.maxReports, policy.windowSeconds, policy.cooldownSeconds);
-    for (const token of await deactivateLiveTokensByHash(trx, hashes)) {
+    // A secret rotated out but still inside its grace window opens its token too.
+    const live = await findLiveTokensBySecretHash(trx, hashes, new Date());
+    for (const token of await deactivateTokens(trx, [...new Set(live.map((t) => t.id))])) {
       await audit(trx, null, "token.revoked_by_report", `token:${token.id}`, meta, { ownerId: token.user_id });
     }
   });

@@ -15,16 +15,17 @@ function inWords(ms: number): string {
 }
 
 /**
- * The warning a push with this token shows, or null. A token made shorter than the warning
- * window on purpose (a CI job's token that lives three days) is mentioned once a day, not on
- * every push; others on every push within the window. Costs no query for a token far from expiry.
+ * The warning a push with this token shows, or null. A token made about as short as the
+ * warning window on purpose (a CI job's one-week token, at most 8 days) is mentioned once a
+ * day, not on every push; others on every push within the window. Costs no query for a token far from expiry.
  */
 export async function expiryNoticeFor(db: Knex, token: { id: number; expiresAt: Date }, now: Date): Promise<string | null> {
   const left = token.expiresAt.getTime() - now.getTime();
   if (left > EXPIRY_WARNING_DAYS * DAY_MS || left <= 0) return null;
   const facts = await findTokenForNotice(db, token.id);
   if (!facts) return null;
-  const shortOnPurpose = facts.lifetime_seconds !== null && facts.lifetime_seconds * 1000 < EXPIRY_WARNING_DAYS * DAY_MS;
+  // Tokens live at least 7 days: one made (nearly) that short spends its whole life in the window.
+  const shortOnPurpose = facts.lifetime_seconds !== null && facts.lifetime_seconds * 1000 <= (EXPIRY_WARNING_DAYS + 1) * DAY_MS;
   if (shortOnPurpose && !(await claimExpiryNotice(db, token.id, now, DAY_MS / 1000))) return null;
   const description = facts.description.replace(UNPRINTABLE, " ").slice(0, 80);
   const date = `${facts.expires_at.toISOString().slice(0, 16).replace("T", " ")} UTC`;

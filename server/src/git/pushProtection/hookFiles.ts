@@ -39,7 +39,7 @@ pattern='clapat_[0-9A-Za-z]{36}'
 search() { LC_ALL=C grep -a -o -E "$pattern" || [ $? -eq 1 ]; }
 found=$(
   {
-    git rev-list --objects "\${tips[@]}" --not --all |
+    git rev-list --objects --no-object-names "\${tips[@]}" --not --all |
       git cat-file --batch-check='%(objectname) %(objecttype) %(objectsize)' |
       awk -v limit=${SCAN_FULLY_UP_TO_BYTES} -v large="$large" '
         $2 == "tree" { next }
