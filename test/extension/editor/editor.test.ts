@@ -475,4 +475,95 @@ describe("Clarive extension in a real VS Code", () => {
       assert.equal(hooks.tokensState().kind, "signed-out");
     });
   });
+  describe("exact remote configuration, with real git", () => {
+    let apiKey: string;
+    let secret: string;
+    const folder = () => workspaceRepository.rootUri.fsPath;
+    const clean = `${serverUrl}/git/acme/widgets.git`;
+    const withToken = (token: string) => {
+      const url = new URL(clean);
+      url.username = "admin";
+      url.password = token;
+      return url.toString();
+    };
+    const getAll = async (key: string) => {
+      const result = await run("git", ["config", "--local", "--get-all", key], folder());
+      return result.stdout.split("\n").filter((line) => line.length > 0);
+    };
+    async function remoteShown(name: string): Promise<void> {
+      await workspaceRepository.status();
+      await until(() => workspaceRepository.state.remotes.some((remote) => remote.name === name), `vscode.git to see remote ${name}`);
+    }
+
+    before(async () => {
+      apiKey = (await api<LoginResponse>("POST", "/auth/login", undefined, { username: "admin", password: adminPassword })).apiKey;
+      secret = (
+        await api<{ token: string }>("POST", "/tokens", apiKey, {
+          description: "was in the URL",
+          expiresInDays: 30,
+          permission: "read-write",
+        })
+      ).token;
+      ui.answer({ input: serverUrl }, { pick: "Username and password" }, { input: "admin" }, { input: adminPassword });
+      assert.equal(await vscode.commands.executeCommand("clarive.signIn"), true);
+    });
+
+    it("starting from a token in the remote's URL: moves it to secret storage (asked first), one URL left, and git pushes", async () => {
+      assert.equal((await run("git", ["remote", "add", "embedded", withToken(secret)], folder())).code, 0);
+      await remoteShown("embedded");
+      ui.answer(
+        { pick: "embedded" },
+        { pick: "acme/widgets" },
+        { pick: "Move the token in the remote's URL to secret storage" },
+        { pick: "VS Code secret storage (recommended)" },
+      );
+      const configured = await vscode.commands.executeCommand<{ url: string } | undefined>("clarive.configureGitRemote");
+      assert.equal(ui.pending, 0);
+      assert.equal(configured?.url, clean);
+      assert.deepEqual(await getAll("remote.embedded.url"), [clean], "git config --get-all: one URL, without the token");
+      assert.ok(!fs.readFileSync(path.join(folder(), ".git/config"), "utf8").includes("clapat_"), "no token in .git/config");
+      assert.match(ui.messages("info").at(-1) ?? "", /that was in its URL is no longer in \.git\/config/);
+      await workspaceRepository.push("embedded", "main", false);
+      const local = (await run("git", ["rev-parse", "HEAD"], folder())).stdout.trim();
+      const remote = (
+        await run("git", ["--git-dir", path.join(reposDir, "acme/widgets.git"), "rev-parse", "refs/heads/main"])
+      ).stdout.trim();
+      assert.equal(remote, local, "pushed with the token from secret storage");
+    });
+
+    it("starting from a remote configured twice (two URLs and a push URL): one URL, no push URL", async () => {
+      for (const args of [
+        ["remote", "add", "twice", clean],
+        ["config", "--add", "remote.twice.url", clean],
+        ["config", "--add", "remote.twice.pushurl", "http://elsewhere.invalid/widgets.git"],
+      ])
+        assert.equal((await run("git", args, folder())).code, 0);
+      await remoteShown("twice");
+      ui.answer(
+        { pick: "twice" },
+        { pick: "acme/widgets" },
+        { pick: "Keep the stored token" },
+        { pick: "VS Code secret storage (recommended)" },
+      );
+      assert.ok(await vscode.commands.executeCommand("clarive.configureGitRemote"));
+      assert.equal(ui.pending, 0);
+      assert.deepEqual(await getAll("remote.twice.url"), [clean]);
+      assert.deepEqual(await getAll("remote.twice.pushurl"), []);
+      assert.deepEqual(await getAll(`credential.${serverUrl}.useHttpPath`), ["true"], "written once");
+      assert.match(ui.messages("info").at(-1) ?? "", /its 2 URLs are now one; its push URL was removed/);
+    });
+
+    it("Remove Git Credentials really removes a token embedded in a remote's URLs", async () => {
+      for (const args of [
+        ["remote", "add", "leaky", clean],
+        ["config", "--add", "remote.leaky.url", withToken(secret)],
+      ])
+        assert.equal((await run("git", args, folder())).code, 0);
+      await remoteShown("leaky");
+      ui.answer({ pickMany: [`${path.basename(folder())}: leaky`] });
+      assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 1);
+      assert.deepEqual(await getAll("remote.leaky.url"), [clean], "the token is gone from git's own view");
+      assert.ok(!fs.readFileSync(path.join(folder(), ".git/config"), "utf8").includes("clapat_"));
+    });
+  });
 });

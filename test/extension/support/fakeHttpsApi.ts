@@ -7,6 +7,17 @@ import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { checksum, PAT_PREFIX, secretHint, type TokenDto } from "@clarive/shared";
+import { tokenFixture } from "./tokens";
+
+const RANDOM_PART = "httpsunittoken0123456789abcdef";
+/** A well-formed token the fake's token list knows (by its hint), to paste into Configure Git Remote. */
+export const FAKE_API_TOKEN = `${PAT_PREFIX}${RANDOM_PART}${checksum(RANDOM_PART)}`;
+
+function listedToken(now: string): TokenDto {
+  const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  return tokenFixture({ description: "https test", hint: secretHint(FAKE_API_TOKEN), expiresAt, createdAt: now, updatedAt: now });
+}
 
 export interface FakeApi {
   url: string;
@@ -18,7 +29,7 @@ function handler(request: http.IncomingMessage, response: http.ServerResponse): 
     response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   const now = new Date().toISOString();
   if (request.url === "/api/v1/me") json(200, { id: 7, username: "carol", isAdmin: false, active: true, createdAt: now });
-  else if (request.url === "/api/v1/tokens") json(200, []);
+  else if (request.url === "/api/v1/tokens") json(200, [listedToken(now)]);
   else if (request.url === "/api/v1/repositories")
     json(200, [{ id: 1, project: "acme", name: "widgets", fullName: "acme/widgets", patAccess: "inherit", effectivePatAccess: true }]);
   else json(404, { error: { code: "not_found", message: "no such route" } });

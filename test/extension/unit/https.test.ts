@@ -9,7 +9,6 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { checksum, PAT_PREFIX } from "@clarive/shared";
 import { ClariveClient } from "../../../extension/src/api/client";
 import { CaCertificateError, ServerCertificateError, ServerUnreachableError } from "../../../extension/src/api/errors";
 import { loadCaCertificates, Transport } from "../../../extension/src/api/transport";
@@ -25,7 +24,7 @@ import {
 import { localGitConfig } from "../../../extension/src/git/gitConfig";
 import { createTestCertificates, type TestCertificates } from "../../support/tls";
 import { FakeRepository, testDeps } from "../support/commandDeps";
-import { startFakeHttpApi, startFakeHttpsApi, type FakeApi } from "../support/fakeHttpsApi";
+import { FAKE_API_TOKEN, startFakeHttpApi, startFakeHttpsApi, type FakeApi } from "../support/fakeHttpsApi";
 
 const RAW_CODES =
   /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|ERR_SSL_WRONG_VERSION_NUMBER/;
@@ -298,8 +297,7 @@ describe("HTTPS: sign in and Configure Git Remote with a private CA", function (
   this.timeout(60_000);
   let certs: TestCertificates;
   let api: FakeApi;
-  const randomPart = "httpsunittoken0123456789abcdef";
-  const token = `${PAT_PREFIX}${randomPart}${checksum(randomPart)}`;
+  const token = FAKE_API_TOKEN;
 
   before(async () => {
     certs = createTestCertificates();
