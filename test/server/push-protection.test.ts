@@ -159,6 +159,24 @@ describe("push protection: a push carrying a live token is refused", () => {
     assert.equal((await tokenOf(bob, inSmallBinary.id)).active, false);
   });
 
+  it("refuses for every live token of the push at once, in an annotated tag's message too", async () => {
+    const [one, two, three] = [await createToken(bob), await createToken(bob), await createToken(bob)];
+    const { dir, push, made } = await branchWith([
+      { files: { "one.txt": one.token } },
+      { files: { "sub/dir/two.txt": `x ${two.token} y` } },
+    ]);
+    await gitOk(["tag", "-a", "v1", "-m", `release, deployed with ${three.token}`], { cwd: dir });
+    const result = await git(["push", "origin", "--follow-tags", "HEAD:refs/heads/two-leaks", "refs/tags/v1"], { cwd: dir });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /it contains 3 live personal access tokens/);
+    assert.match(result.stderr, new RegExp(`${one.token.slice(-4)} in commit ${made[0]!.slice(0, 12)}, one\\.txt`));
+    assert.match(result.stderr, new RegExp(`${two.token.slice(-4)} in commit ${made[1]!.slice(0, 12)}, sub/dir/two\\.txt`));
+    assert.match(result.stderr, new RegExp(`${three.token.slice(-4)} in commit [0-9a-f]{12}, \\(an object of this push\\)`));
+    assert.match(result.stderr, /Those tokens have been deactivated/);
+    for (const t of [one, two, three]) assert.equal((await tokenOf(bob, t.id)).active, false);
+    assert.equal(await refOnDisk(bare(), "refs/tags/v1"), null);
+  });
+
   it("only scans what the push adds: a token already in the repository's history does not block later pushes", async () => {
     const old = await createToken(bob);
     await admin.patch("/repositories/acme/widgets", { pushProtection: "false" });
