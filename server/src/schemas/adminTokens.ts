@@ -12,7 +12,7 @@ export const AdminTokenSchema = TokenSchema.extend({
 
 export const AdminTokenPageSchema = z
   .object({
-    items: z.array(AdminTokenSchema),
+    items: z.array(AdminTokenSchema).openapi({ description: "Tokens, newest first" }),
     nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next (older) page; null on the last page" }),
   })
   .openapi("AdminTokenPage") satisfies z.ZodType<AdminTokenPage>;

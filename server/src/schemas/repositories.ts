@@ -17,13 +17,15 @@ export const RepositorySchema = z
     pushProtection: RepositorySwitch.openapi({
       description: "Whether pushes carrying a live token are refused; 'inherit' follows the global pushProtection",
     }),
-    effectivePushProtection: z.boolean(),
-    cloneUrl: z
-      .string()
+    effectivePushProtection: z
+      .boolean()
       .openapi({
-        description: "For git clone; git asks for a username and a personal access token",
-        example: "http://127.0.0.1:8080/git/acme/widgets.git",
+        description: "Whether pushes carrying a live token are refused here now: pushProtection, or the global one when it is 'inherit'",
       }),
+    cloneUrl: z.string().openapi({
+      description: "For git clone; git asks for a username and a personal access token",
+      example: "http://127.0.0.1:8080/git/acme/widgets.git",
+    }),
     access: MemberAccess.openapi({ description: "The caller's access (administrators: write)" }),
     createdAt: z.string().openapi({ format: "date-time", description: "When the repository was created" }),
   })
@@ -37,7 +39,14 @@ export const CreateRepositoryBody = z
   .openapi("CreateRepositoryRequest");
 
 export const UpdateRepositoryBody = z
-  .strictObject({ patAccess: RepositorySwitch.optional(), pushProtection: RepositorySwitch.optional() })
+  .strictObject({
+    patAccess: RepositorySwitch.optional().openapi({
+      description: "Allow (true) or refuse (false) tokens here, or follow patAuthEnabled (inherit)",
+    }),
+    pushProtection: RepositorySwitch.optional().openapi({
+      description: "Refuse (true) or allow (false) pushes carrying a live token here, or follow the global pushProtection (inherit)",
+    }),
+  })
   .refine((body) => body.patAccess !== undefined || body.pushProtection !== undefined, {
     message: "Nothing to change: give patAccess and/or pushProtection",
   })

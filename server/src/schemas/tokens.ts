@@ -34,7 +34,12 @@ const AllowedIps = z
     example: ["192.0.2.0/24", "2001:db8::/32", "203.0.113.7"],
   });
 
-export const RecentIpSchema = z.object({ ip: z.string(), lastUsedAt: z.string().openapi({ format: "date-time" }) }).openapi("RecentIp");
+export const RecentIpSchema = z
+  .object({
+    ip: z.string().openapi({ description: "A client address the token was used from", example: "203.0.113.7" }),
+    lastUsedAt: z.string().openapi({ format: "date-time", description: "The last time it was used from there" }),
+  })
+  .openapi("RecentIp");
 
 export const TokenSchema = z
   .object({
