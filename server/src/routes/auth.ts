@@ -14,7 +14,7 @@ export function registerAuthRoutes(api: Api, loginThrottle: LoginThrottle): void
     operationId: "login",
     summary: "Exchange a username and password for an API key",
     description:
-      "Checks the username and password and creates a new API key for the REST API; a user may hold several (one per place it is used: say which in `label`). The key is in this answer only (`Cache-Control: no-store`): send it as `Authorization: Bearer <apiKey>`. A wrong password, an unknown user and a deactivated one all get the same 401 `invalid_credentials`, and every failure is written to the audit trail.",
+      "Checks the username and password and creates a new API key for the REST API; a user may hold several (one per place it is used: say which in `label`). The key is in this answer only (`Cache-Control: no-store`): send it as `Authorization: Bearer <apiKey>`. A wrong password, an unknown user and a deactivated one all get the same 401 `invalid_credentials`, and every failure is written to the audit trail. Failed logins are counted per username at the client's address and per address, with the same policy as git's Basic auth: past the limit the answer is 429 with `Retry-After`, before the password is checked.",
     tag: "auth",
     auth: "none",
     body: LoginBody,
@@ -22,7 +22,7 @@ export function registerAuthRoutes(api: Api, loginThrottle: LoginThrottle): void
       vscode: { summary: "Log in from VS Code", value: { username: "alice", password: "correct horse battery staple", label: "VS Code" } },
     },
     success: { status: 201, description: "The new API key (shown only here) and the user", schema: LoginResponseSchema, secret: true },
-    errors: ["invalid_credentials"],
+    errors: ["invalid_credentials", "too_many_requests"],
     handler: async ({ body, meta }) => {
       const { apiKey, user } = await login(db, body, meta, loginThrottle, clock.now());
       return { apiKey, user: presentUser(user) };
