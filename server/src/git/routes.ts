@@ -58,8 +58,8 @@ export function gitHttpMiddleware(deps: {
       return refuse(ctx, decision.status, decision.message, headers);
     }
     ctx.state.user = decision.username;
-    ctx.respond = false;
-    // The push itself (not its advertisement): git runs our pre-receive hook for it.
+    // The push itself (not its advertisement): git runs our pre-receive hook for it. Prepared
+    // before Koa hands the response over, so an error here is answered, never a hang.
     let push: PushRegistration | undefined;
     if (target.write && target.endpoint === "git-receive-pack") {
       push = await deps.pushProtection.register(
@@ -73,6 +73,7 @@ export function gitHttpMiddleware(deps: {
         { id: decision.tokenId, expiresAt: decision.expiresAt },
       );
     }
+    ctx.respond = false;
     try {
       await serveWithHttpBackend({
         req: ctx.req,

@@ -26,6 +26,12 @@ export interface LeakFound extends LiveSecret {
   path: string;
 }
 
+/** Whether a push to this repository is scanned (one query, once per push, before git runs). */
+export async function isPushProtected(db: Knex, push: Pick<PushContext, "project" | "repository">): Promise<boolean> {
+  const switches = await findPushProtectionSwitches(db, push.project, push.repository);
+  return switches !== undefined && effectivePushProtection(switches.repository, switches.global);
+}
+
 /**
  * The strings among those a push carries that are live tokens of anyone — when push protection
  * is on for the repository. Look-alikes with a wrong checksum cost no query; a well-formed
@@ -34,8 +40,8 @@ export interface LeakFound extends LiveSecret {
 export async function findLiveSecretsInPush(db: Knex, push: PushContext, candidates: string[], now: Date): Promise<LiveSecret[]> {
   const wellFormed = [...new Set(candidates.filter(isWellFormedPersonalAccessToken))];
   if (wellFormed.length === 0) return [];
-  const switches = await findPushProtectionSwitches(db, push.project, push.repository);
-  if (!switches || !effectivePushProtection(switches.repository, switches.global)) return [];
+  // Asked again: the switch may have been turned off while the push was under way.
+  if (!(await isPushProtected(db, push))) return [];
   const byHash = new Map(wellFormed.map((secret) => [sha256Hex(secret), secret]));
   const live = await findLiveTokensBySecretHash(db, [...byHash.keys()], now);
   return live.flatMap((match) => {

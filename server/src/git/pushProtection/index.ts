@@ -8,7 +8,13 @@ import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
 import type { Clock } from "../../lib/clock";
 import { expiryNoticeFor } from "../../services/expiryNotices";
-import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
+import {
+  findLiveSecretsInPush,
+  isPushProtected,
+  recordLeakedTokens,
+  type LeakFound,
+  type PushContext,
+} from "../../services/pushProtection";
 import { writePushHooks } from "./hookFiles";
 import { locateSecret } from "./locate";
 
@@ -75,28 +81,39 @@ export class PushProtection {
     fs.rmSync(this.directory, { recursive: true, force: true });
   }
 
-  /** Before git runs for a push: what its hook needs, and the owner's notice if the token expires soon. */
+  /**
+   * Before git runs for a push: what its hook needs, and the owner's notice if the token expires
+   * soon. With push protection off for the repository the hook only prints the notice. A database
+   * that cannot say whether protection is on refuses the push (the error reaches the git route).
+   */
   async register(push: RegisteredPush, token: { id: number; expiresAt: Date }): Promise<PushRegistration> {
-    const nonce = randomBytes(24).toString("hex");
-    let notice: string | null = null;
-    try {
-      notice = await expiryNoticeFor(this.deps.db, token, new Date(this.deps.clock.now()));
-    } catch (error) {
-      // A notice is a courtesy: a push must not fail because it could not be prepared.
-      this.deps.logger.warn({ err: error }, "could not prepare the expiry notice");
-    }
-    this.pushes.set(nonce, push);
     const env: Record<string, string> = {
       GIT_CONFIG_COUNT: "1",
       GIT_CONFIG_KEY_0: "core.hooksPath",
       GIT_CONFIG_VALUE_0: this.directory,
+    };
+    const notice = await this.notice(token);
+    if (notice) env.CLARIVE_PUSH_NOTICE = notice;
+    if (!(await isPushProtected(this.deps.db, push))) return { env, done: () => undefined };
+    const nonce = randomBytes(24).toString("hex");
+    this.pushes.set(nonce, push);
+    Object.assign(env, {
       CLARIVE_HOOKS_DIR: this.directory,
       CLARIVE_HOOK_SOCKET: this.socketPath,
       CLARIVE_PUSH_NONCE: nonce,
       CLARIVE_NODE: process.execPath,
-    };
-    if (notice) env.CLARIVE_PUSH_NOTICE = notice;
+    });
     return { env, done: () => this.pushes.delete(nonce) };
+  }
+
+  private async notice(token: { id: number; expiresAt: Date }): Promise<string | null> {
+    try {
+      return await expiryNoticeFor(this.deps.db, token, new Date(this.deps.clock.now()));
+    } catch (error) {
+      // A notice is a courtesy: a push must not fail because it could not be prepared.
+      this.deps.logger.warn({ err: error }, "could not prepare the expiry notice");
+      return null;
+    }
   }
 
   private serve(socket: net.Socket): void {
