@@ -4,7 +4,7 @@ import type { Context } from "koa";
 import type { Knex } from "knex";
 import type { ServiceConfig } from "../config";
 import type { Clock } from "../lib/clock";
-import { ERROR_CODES, type ErrorCode } from "../errorCodes";
+import { ALL_ERROR_CODES, ERROR_CODES, type ErrorCode } from "../errorCodes";
 import { ValidationError } from "../errors";
 import { readJsonBody } from "../middleware/body";
 import { ErrorSchema } from "../schemas/common";
@@ -25,6 +25,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: "Body is not JSON",
   429: "Too many requests; Retry-After says when to try again",
   500: "Internal error",
+  503: "Service unavailable; Retry-After says when to try again",
 };
 
 /** The code a bare status in `errors` stands for: the default of its DomainError class. */
@@ -41,7 +42,9 @@ const DEFAULT_CODES: Record<number, ErrorCode> = {
 
 /** What any request with an API key can be refused with (services/auth.ts authenticateApiKey). */
 const API_KEY_CODES: ErrorCode[] = ["unauthenticated", "invalid_authorization", "invalid_api_key", "pat_not_accepted"];
-const RETRY_AFTER_CODES = new Set<ErrorCode>(["too_many_requests", "git_throttled"]);
+const RETRY_AFTER_CODES: ReadonlySet<string> = new Set(["too_many_requests", "git_throttled", "database_unavailable"]);
+/** Any operation can meet these: a fault of the service, or its database out of reach (not 501: no documented method). */
+const SERVER_CODES = ALL_ERROR_CODES.filter((c) => ERROR_CODES[c].status >= 500 && c !== "not_implemented");
 
 /** Every operation has one; a new tag needs a line here (the document lists each with its description). */
 export const TAGS = {
@@ -136,7 +139,7 @@ function errorCodesByStatus(spec: OperationDoc<AnyObject, AnyObject, AnyObject>)
       add(entry, code);
     }
   }
-  add(500, "internal_error");
+  SERVER_CODES.forEach((c) => add(ERROR_CODES[c].status, c));
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 
