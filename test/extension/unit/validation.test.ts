@@ -51,9 +51,9 @@ describe("form validation", () => {
   });
 
   it("accepts expiration dates 7 to 730 days away, and at most the server's maxLifetimeDays", () => {
-    // Days are counted as the service counts them: whole days from now to the end of that day, rounded up.
-    assert.equal(expiryDateProblem("2026-06-21", 730, NOW), undefined, "6.5 days away counts as 7");
-    assert.match(expiryDateProblem("2026-06-20", 730, NOW) ?? "", /between 7 and 730 days/);
+    // Measured as the service measures them: exactly, from now to the end of that day.
+    assert.equal(expiryDateProblem("2026-06-22", 730, NOW), undefined, "7.5 days away");
+    assert.match(expiryDateProblem("2026-06-21", 730, NOW) ?? "", /between 7 and 730 days/, "6.5 days away is not 7");
     assert.equal(expiryDateProblem("2028-06-13", 730, NOW), undefined);
     assert.match(expiryDateProblem("2028-06-14", 730, NOW) ?? "", /between 7 and 730/);
     assert.match(expiryDateProblem("2026-12-31", 90, NOW) ?? "", /between 7 and 90 days/);

@@ -5,6 +5,7 @@ import * as instances from "./003_instances";
 import * as rotation from "./004_rotation";
 import * as namesAnyCase from "./005_names_any_case";
 import * as pushProtection from "./006_push_protection";
+import * as adminControl from "./007_admin_control";
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   "004_rotation": rotation,
   "005_names_any_case": namesAnyCase,
   "006_push_protection": pushProtection,
+  "007_admin_control": adminControl,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
