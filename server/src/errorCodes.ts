@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   too_many_requests: { status: 429, meaning: "Too many requests; Retry-After says when to try again" },
   internal_error: { status: 500, meaning: "Internal server error (logged on the server, never detailed here)" },
   not_implemented: { status: 501, meaning: "This HTTP method is not implemented" },
+  database_unavailable: { status: 503, meaning: "The service cannot reach its database right now; Retry-After says when to try again" },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -56,3 +56,14 @@ export class TooManyRequestsError extends DomainError {
     super(429, code, message);
   }
 }
+
+/** The database cannot be reached right now (db/unavailable.ts tells); the client should try again. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    code: ErrorCodeFor<503> = "database_unavailable",
+  ) {
+    super(503, code, message);
+  }
+}

@@ -203,7 +203,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       metricsUrl = `http://${hostFor(config.metrics.host)}:${await addListener(metricsServer, config.metrics.port, config.metrics.host, "METRICS_PORT")}`;
     }
 
-    const database = await createDb(config).catch((error: unknown) => {
+    const database = await createDb(config, logger).catch((error: unknown) => {
       throw explainDatabaseError(error, config.databaseUrl);
     });
     opened.push(() => database.close());

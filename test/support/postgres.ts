@@ -1,14 +1,23 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import knexFactory from "knex";
 
 /** A throwaway Postgres cluster in a temporary folder, on a loopback port. */
 export interface PostgresCluster {
   /** Superuser URL to the `postgres` database. */
   adminUrl: string;
   port: number;
+  /**
+   * Stops the server as a crash would (`pg_ctl stop -m immediate`: connections cut, no
+   * checkpoint), keeping its data for resume(). Asynchronous, so services in this process go on
+   * serving meanwhile.
+   */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data after crash(); resolves once it accepts connections. */
+  resume(): Promise<void>;
   stop(): void;
 }
 
@@ -41,12 +50,17 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   // Postgres refuses to run as root; CI runs as root, so the cluster belongs to the postgres user.
   const asRoot = process.getuid?.() === 0;
   if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
-  const run = (cmd: string, args: string[]) =>
-    asRoot
-      ? execFileSync("runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args], { stdio: "pipe" })
-      : execFileSync(path.join(bin, cmd), args, { stdio: "pipe" });
+  const command = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot ? ["runuser", ["-u", "postgres", "--", path.join(bin, cmd), ...args]] : [path.join(bin, cmd), args];
+  const run = (cmd: string, args: string[]) => execFileSync(...command(cmd, args), { stdio: "pipe" });
+  const runAsync = (cmd: string, args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile(...command(cmd, args), (error, _stdout, stderr) =>
+        error ? reject(new Error(`${cmd} ${args.join(" ")}: ${error.message} ${stderr}`)) : resolve(),
+      ),
+    );
   run("initdb", ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
-  run("pg_ctl", [
+  const startArgs = [
     "-D",
     dataDir,
     "-l",
@@ -55,10 +69,13 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
     "-w",
     "start",
-  ]);
+  ];
+  run("pg_ctl", startArgs);
   return {
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    crash: () => runAsync("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]),
+    resume: () => runAsync("pg_ctl", startArgs),
     stop: () => {
       try {
         run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
@@ -67,4 +84,17 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       }
     },
   };
+}
+
+/** Creates database `name` on the cluster behind `adminUrl`; returns its URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = knexFactory({ client: "pg", connection: adminUrl });
+  try {
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

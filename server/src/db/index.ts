@@ -4,9 +4,11 @@ import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import ClientPgLite from "knex-pglite";
 import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import type { Logger } from "pino";
 import type { Config } from "../config";
 import { listenPglite, listenPostgres, type Listener, type NotificationHandlers } from "./listener";
 import { migrationSource } from "./migrations";
+import { DatabaseAvailability } from "./unavailable";
 
 export type Db = Knex;
 export type DbKind = "postgres" | "pglite";
@@ -18,20 +20,24 @@ const parseInt8 = (value: string): number => Number(value);
 export interface Database {
   knex: Knex;
   kind: DbKind;
+  /** Whether the database answers right now; logs when that changes. */
+  availability: DatabaseAvailability;
   /** LISTEN to channels; notifications arrive when the notifying transaction commits. */
   listen(channels: string[], handlers: NotificationHandlers): Promise<Listener>;
   close(): Promise<void>;
 }
 
 /** Real Postgres when `databaseUrl` is set; otherwise embedded PGlite under `dataDir/pg`. Runs migrations. */
-export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
+export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">, logger?: Logger): Promise<Database> {
   const { databaseUrl } = config;
+  const availability = new DatabaseAvailability(logger);
   if (databaseUrl) {
-    const knex = postgresKnex(databaseUrl);
+    const knex = watchAvailability(postgresKnex(databaseUrl, logger), availability);
     await knex.migrate.latest({ migrationSource });
     return {
       knex,
       kind: "postgres",
+      availability,
       listen: (channels, handlers) => listenPostgres(databaseUrl, channels, handlers),
       close: () => knex.destroy(),
     };
@@ -41,11 +47,12 @@ export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">):
   const unlock = lockDataDirectory(directory);
   try {
     const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
-    const knex = pgliteKnex(pglite);
+    const knex = watchAvailability(pgliteKnex(pglite), availability);
     await knex.migrate.latest({ migrationSource });
     return {
       knex,
       kind: "pglite",
+      availability,
       listen: (channels, handlers) => listenPglite(pglite, channels, handlers),
       close: () => knex.destroy().finally(unlock),
     };
@@ -87,9 +94,37 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function postgresKnex(connectionString: string): Knex {
+/** Every statement's outcome and every failed new connection tell `availability` whether the database answers. */
+function watchAvailability(knex: Knex, availability: DatabaseAvailability): Knex {
+  knex.on("query-response", () => availability.answered());
+  knex.on("query-error", (error: unknown) => availability.failed(error));
+  const pool = (knex.client as { pool?: { on(event: "createFail", listener: (id: number, error: unknown) => void): void } }).pool;
+  pool?.on("createFail", (_id, error) => availability.failed(error));
+  return knex;
+}
+
+/**
+ * Knex writes its own warnings to the console; the ones about connections ("Acquire
+ * connection error", "Connection Error") come once per request during an outage, which
+ * DatabaseAvailability reports once instead.
+ */
+function knexLog(logger: Logger | undefined): Knex.Logger {
+  const connectionNoise = /^(Acquire connection error|Connection Error)/;
+  return {
+    warn: (message: unknown) => {
+      if (typeof message === "string" && connectionNoise.test(message)) logger?.debug({ knex: message.split("\n")[0] }, "knex");
+      else logger?.warn({ knex: message }, "knex");
+    },
+    error: (message: unknown) => logger?.error({ knex: message }, "knex"),
+    deprecate: (method: string, alternative: string) => logger?.warn({ knex: { method, alternative } }, "knex deprecation"),
+    debug: () => undefined,
+  };
+}
+
+function postgresKnex(connectionString: string, logger: Logger | undefined): Knex {
   return knexFactory({
     client: "pg",
+    log: knexLog(logger),
     // A request waits at most 10 s for a pooled connection; TCP keepalive finds dead peers.
     acquireConnectionTimeout: 10_000,
     connection: {

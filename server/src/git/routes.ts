@@ -1,6 +1,7 @@
 import type { Context, Middleware } from "koa";
 import type { Logger } from "pino";
-import type { GitAccess } from "../gitAccess";
+import type { GitAccess, GitAccessDecision } from "../gitAccess";
+import { databaseUnavailable } from "../middleware/errors";
 import { parseGitRequest, type GitService } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
@@ -40,13 +41,22 @@ export function gitHttpMiddleware(deps: {
     const parsed = parseGitRequest(ctx.path, ctx.method, ctx.querystring);
     if (!parsed.ok) return refuse(ctx, parsed.status, parsed.message);
     const { target } = parsed;
-    const decision = await deps.gitAccess.authorize({
-      authorization: ctx.get("authorization") || undefined,
-      project: target.project,
-      repository: target.repository,
-      write: target.write,
-      ip: ctx.ip || null,
-    });
+    let decision: GitAccessDecision;
+    try {
+      decision = await deps.gitAccess.authorize({
+        authorization: ctx.get("authorization") || undefined,
+        project: target.project,
+        repository: target.repository,
+        write: target.write,
+        ip: ctx.ip || null,
+      });
+    } catch (error) {
+      // Fail closed, in words git shows ("remote: …"), not a 500 for every request of an outage.
+      const unavailable = databaseUnavailable(error);
+      if (!unavailable) throw error;
+      ctx.state.errorCode = unavailable.code;
+      return refuse(ctx, unavailable.status, unavailable.message, { "Retry-After": String(unavailable.retryAfterSeconds) });
+    }
     if (!decision.ok) {
       ctx.state.errorCode = `git_${decision.status}`;
       const headers: Record<string, string> =

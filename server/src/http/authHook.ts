@@ -4,7 +4,7 @@ import { parseGitRequest, type GitPathResult } from "../git/gitPath";
 import { BASIC_CHALLENGE } from "../git/routes";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { andThen, type MaybePromise } from "../lib/maybeAsync";
-import { errorResponse } from "../middleware/errors";
+import { databaseUnavailable, errorResponse } from "../middleware/errors";
 import { logRequest, millisecondsSince } from "../middleware/requestLog";
 import { clientAddress } from "./clientAddress";
 
@@ -229,6 +229,14 @@ function sendAnswer(done: Done, answer: AuthHookAnswer): void {
 
 /** Anything thrown while deciding or answering: the API's JSON error, or a cut connection if it is too late for one. */
 function answerFailure(done: Done, thrown: unknown): void {
+  const unavailable = databaseUnavailable(thrown);
+  if (unavailable && !done.res.headersSent) {
+    // Fail closed with a 403 (nginx turns any other status into a bare 500) and the line git shows.
+    const headers = { "X-Clarive-Reason": unavailable.message, "Retry-After": String(unavailable.retryAfterSeconds) };
+    sendJson(done, 403, { error: { code: unavailable.code, message: unavailable.message } }, headers);
+    logHook(done, null, unavailable.code);
+    return;
+  }
   const { status, body } = errorResponse(thrown);
   done.deps.logger.error({ err: thrown, method: done.method, path: AUTH_HOOK_PATH }, "unhandled error");
   if (done.res.headersSent) done.res.destroy();

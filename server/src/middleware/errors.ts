@@ -1,7 +1,21 @@
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import type { ErrorBody } from "@clarive/shared";
-import { DomainError, TooManyRequestsError } from "../errors";
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from "../db/unavailable";
+import { DomainError, ServiceUnavailableError, TooManyRequestsError } from "../errors";
+
+/** The one sentence for "the database cannot be reached", in REST's JSON, git's text and the auth hook's reason. */
+export const DATABASE_UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; try again in a few seconds";
+
+/**
+ * A database error that means "unreachable" as the domain error it stands for, else undefined:
+ * REST, the git routes and the auth hook answer it the same way, and it is no fault of the
+ * service to log with a stack (DatabaseAvailability logs the outage once).
+ */
+export function databaseUnavailable(err: unknown): ServiceUnavailableError | undefined {
+  if (err instanceof ServiceUnavailableError) return err;
+  return isDatabaseUnavailable(err) ? new ServiceUnavailableError(DATABASE_UNAVAILABLE_MESSAGE, DATABASE_RETRY_AFTER_SECONDS) : undefined;
+}
 
 // Errors raised by Koa, the router and the body parser carry a status but no stable code.
 const HTTP_CODES: Record<number, [code: string, message?: string]> = {
@@ -20,20 +34,37 @@ interface HttpishError {
   message?: string;
 }
 
-/** The status and JSON body (DESIGN §4) for any error; `internal` ones are logged, never shown. */
-export function errorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+export interface ErrorAnswer {
+  status: number;
+  body: ErrorBody;
+  /** Retry-After, for 429 and 503. */
+  headers: Record<string, string>;
+  /** A fault of the service: logged with its stack, never shown. */
+  internal: boolean;
+}
+
+/** The status, JSON body (DESIGN §4) and headers for any error; `internal` ones are logged, never shown. */
+export function errorResponse(err: unknown): ErrorAnswer {
   if (err instanceof DomainError) {
     const details = err.details === undefined ? {} : { details: err.details };
-    return { status: err.status, body: { error: { code: err.code, message: err.message, ...details } }, internal: false };
+    const retryAfter = err instanceof TooManyRequestsError || err instanceof ServiceUnavailableError ? err.retryAfterSeconds : undefined;
+    return {
+      status: err.status,
+      body: { error: { code: err.code, message: err.message, ...details } },
+      headers: retryAfter === undefined ? {} : { "Retry-After": String(retryAfter) },
+      internal: false,
+    };
   }
   const e = (err ?? {}) as HttpishError;
   const status = e.status ?? e.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     const [code, fallback] = HTTP_CODES[status] ?? ["invalid_request"];
     const message = fallback ?? (e.expose && e.message ? e.message : "Bad request");
-    return { status, body: { error: { code, message } }, internal: false };
+    return { status, body: { error: { code, message } }, headers: {}, internal: false };
   }
-  return { status: 500, body: { error: { code: "internal_error", message: "Internal server error" } }, internal: true };
+  const unavailable = databaseUnavailable(err);
+  if (unavailable) return errorResponse(unavailable);
+  return { status: 500, body: { error: { code: "internal_error", message: "Internal server error" } }, headers: {}, internal: true };
 }
 
 /** The one place where errors become HTTP responses, in the JSON shape of DESIGN §4. */
@@ -43,10 +74,10 @@ export function errorMiddleware(logger: Logger): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) ctx.throw(404);
     } catch (err) {
-      const { status, body, internal } = errorResponse(err);
+      const { status, body, headers, internal } = errorResponse(err);
       if (internal) logger.error({ err, method: ctx.method, path: ctx.path }, "unhandled error");
       ctx.status = status;
-      if (err instanceof TooManyRequestsError) ctx.set("Retry-After", String(err.retryAfterSeconds));
+      ctx.set(headers);
       ctx.body = body;
       ctx.state.errorCode = body.error.code;
     }
