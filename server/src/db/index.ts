@@ -3,11 +3,12 @@ import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import ClientPgLite from "knex-pglite";
-import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import { types as pgliteTypes, type PGlite } from "@electric-sql/pglite";
 import type { Logger } from "pino";
 import type { Config } from "../config";
 import { listenPglite, listenPostgres, type Listener, type NotificationHandlers } from "./listener";
 import { migrationSource } from "./migrations";
+import { openPglite } from "./pglite";
 import { DatabaseAvailability } from "./unavailable";
 
 export type Db = Knex;
@@ -46,7 +47,7 @@ export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">, 
   fs.mkdirSync(directory, { recursive: true });
   const unlock = lockDataDirectory(directory);
   try {
-    const pglite = new PGlite(directory, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+    const pglite = await openPglite(directory, { [pgliteTypes.INT8]: parseInt8 });
     const knex = watchAvailability(pgliteKnex(pglite), availability);
     await knex.migrate.latest({ migrationSource });
     return {
