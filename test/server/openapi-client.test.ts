@@ -19,9 +19,14 @@ interface Schema {
   oneOf?: Schema[];
   enum?: string[];
 }
+interface Example {
+  $ref?: string;
+  summary?: string;
+  value?: unknown;
+}
 interface MediaType {
   schema?: Schema;
-  examples?: Record<string, { summary?: string; value: unknown }>;
+  examples?: Record<string, Example>;
 }
 interface Operation {
   operationId?: string;
@@ -35,7 +40,7 @@ interface Operation {
 interface Document {
   paths: Record<string, Record<string, Operation>>;
   tags?: { name: string; description?: string }[];
-  components: { schemas: Record<string, Schema> };
+  components: { schemas: Record<string, Schema>; examples?: Record<string, Example> };
 }
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
@@ -218,7 +223,8 @@ describe("OpenAPI document for client generators", () => {
         const examples = Object.entries(media?.examples ?? {});
         if (examples.length === 0) problems.push(`${where} ${status}: no example`);
         for (const [name, example] of examples) {
-          const code = (example.value as { error?: { code?: string } }).error?.code;
+          const resolved = example.$ref ? document.components.examples?.[example.$ref.replace("#/components/examples/", "")] : example;
+          const code = (resolved?.value as { error?: { code?: string } } | undefined)?.error?.code;
           if (code !== name || !codes.has(code)) problems.push(`${where} ${status}: example ${name} has code ${code}`);
           if (!op.responses[status]?.description.includes(`\`${name}\``))
             problems.push(`${where} ${status}: ${name} not in the description`);

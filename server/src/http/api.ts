@@ -152,7 +152,8 @@ function errorExample(code: ErrorCode): { summary: string; value: unknown } {
   return { summary: meaning, value: { error: { code, message: meaning, ...details } } };
 }
 
-function errorResponse(status: number, codes: ErrorCode[]): object {
+/** Each code's example is written once, under components/examples, and referenced from every answer naming it. */
+function errorResponse(status: number, codes: ErrorCode[], exampleRef: (code: ErrorCode) => object): object {
   const list = codes.map((c) => `- \`${c}\`: ${ERROR_CODES[c].meaning}`).join("\n");
   return {
     description: `${ERROR_DESCRIPTIONS[status] ?? "Error"}. \`error.code\` is one of:\n\n${list}`,
@@ -160,7 +161,7 @@ function errorResponse(status: number, codes: ErrorCode[]): object {
       headers: { "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } } },
     }),
     content: {
-      "application/json": { schema: ErrorSchema, examples: Object.fromEntries(codes.map((c) => [c, errorExample(c)])) },
+      "application/json": { schema: ErrorSchema, examples: Object.fromEntries(codes.map((c) => [c, exampleRef(c)])) },
     },
   };
 }
@@ -182,6 +183,7 @@ export class Api {
   readonly router = new Router({ prefix: "/api/v1", sensitive: true });
   readonly registry = new OpenAPIRegistry();
   private readonly operationIds = new Set<string>();
+  private readonly errorExamples = new Set<ErrorCode>();
 
   constructor(readonly deps: ApiDeps) {
     this.registry.registerComponent("securitySchemes", "apiKey", {
@@ -239,7 +241,8 @@ export class Api {
         ...(spec.success.schema && { content: { "application/json": { schema: spec.success.schema } } }),
       },
     };
-    for (const [status, codes] of errorCodesByStatus(spec)) responses[status] = errorResponse(status, codes);
+    for (const [status, codes] of errorCodesByStatus(spec))
+      responses[status] = errorResponse(status, codes, (c) => this.errorExampleRef(c));
     const security = { none: [], user: [{ apiKey: [] }], pat: [{ personalAccessToken: [] }] }[spec.auth];
     this.registry.registerPath({
       method: spec.method,
@@ -262,6 +265,14 @@ export class Api {
       },
       responses,
     });
+  }
+
+  private errorExampleRef(code: ErrorCode): object {
+    if (!this.errorExamples.has(code)) {
+      this.errorExamples.add(code);
+      this.registry.registerComponent("examples", code, errorExample(code));
+    }
+    return { $ref: `#/components/examples/${code}` };
   }
 
   openApiDocument(): ReturnType<OpenApiGeneratorV31["generateDocument"]> {
