@@ -91,6 +91,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     warningDays,
     createReplacement: (prefill) => vscode.commands.executeCommand("clarive.createToken", prefill),
     now: () => new Date(),
+    state: context.globalState,
   });
 
   const providerRegistration = new CredentialsProviderRegistration(credentials);

@@ -4,6 +4,8 @@
  * callback receives method, path and status only: never bodies, keys or tokens.
  */
 import type {
+  AdminTokenDto,
+  AdminTokenPage,
   CreateTokenRequest,
   CreatedTokenDto,
   ErrorBody,
@@ -17,7 +19,14 @@ import type {
   UserDto,
 } from "@clarive/shared";
 import { codedError, describeCertificateProblem } from "../core/certificates";
-import { ApiError, CaCertificateError, NotAClariveServerError, ServerCertificateError, ServerUnreachableError } from "./errors";
+import {
+  ApiError,
+  CaCertificateError,
+  NotAClariveServerError,
+  ServerCertificateError,
+  ServerUnreachableError,
+  unreachableReason,
+} from "./errors";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -86,9 +95,11 @@ export class ClariveClient {
         throw new ServerCertificateError(this.serverUrl, coded.code, sentence);
       }
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
-      const reason = cause ?? (error instanceof Error ? error.message : String(error));
-      this.log(`${method} ${path} -> unreachable (${reason})`);
-      throw new ServerUnreachableError(this.serverUrl, reason);
+      const raw = cause ?? (error instanceof Error ? error.message : String(error));
+      const name = error instanceof Error && error.name === "TimeoutError" ? "TimeoutError" : undefined;
+      this.log(`${method} ${path} -> unreachable (${raw})`);
+      // A sentence for the user ("nothing answers at that address…"), the raw reason for the log.
+      throw new ServerUnreachableError(this.serverUrl, unreachableReason(name ?? coded?.code) ?? raw);
     }
     this.log(`${method} ${path} -> ${response.status}`);
     const text = await response.text();
@@ -167,5 +178,21 @@ export class ClariveClient {
 
   async deleteToken(id: number): Promise<void> {
     await this.request<unknown>("DELETE", `/tokens/${id}`);
+  }
+
+  /** Administrators: one page of every user's tokens, newest first (`cursor`: the previous page's nextCursor). */
+  allTokens(limit = 200, cursor?: string): Promise<AdminTokenPage> {
+    const query = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+    return this.request<AdminTokenPage>("GET", `/admin/tokens?${query}`);
+  }
+
+  /** Administrators: deactivate or reactivate anyone's token. */
+  setAnyTokenActive(id: number, active: boolean): Promise<AdminTokenDto> {
+    return this.request<AdminTokenDto>("PATCH", `/admin/tokens/${id}`, { active });
+  }
+
+  /** Administrators: remove anyone's token. */
+  async deleteAnyToken(id: number): Promise<void> {
+    await this.request<unknown>("DELETE", `/admin/tokens/${id}`);
   }
 }

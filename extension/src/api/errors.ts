@@ -17,6 +17,32 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Why a connection failed, as the end of a sentence, from Node's error code ("ECONNREFUSED"…);
+ * undefined for codes without a plain wording (the raw reason is kept then).
+ */
+export function unreachableReason(code: string | undefined, name = "the server"): string | undefined {
+  switch (code) {
+    case "ECONNREFUSED":
+      return `nothing answers at that address (connection refused). Check the URL and that ${name} is running.`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name could not be found. Check the URL and your network.";
+    case "ETIMEDOUT":
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "TimeoutError":
+      return "it did not answer in time. Check the URL, your network or proxy.";
+    case "ECONNRESET":
+    case "UND_ERR_SOCKET":
+      return "the connection was dropped. Check the URL (http:// or https://) and try again.";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "the network cannot reach that host. Check your network or VPN.";
+    default:
+      return undefined;
+  }
+}
+
 /** The server could not be reached at all (refused, DNS, timeout; TLS: ServerCertificateError below). */
 export class ServerUnreachableError extends Error {
   constructor(

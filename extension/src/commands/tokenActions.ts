@@ -1,10 +1,21 @@
 /** Edit, Activate / Deactivate and Remove, from a tree item (or a pick when run without one). */
-import type { TokenDto } from "@clarive/shared";
+import type { TokenDto, UpdateTokenRequest } from "@clarive/shared";
 import { describeError } from "../api/errors";
 import { repositoriesRefusingTokens, updateTokenRequest } from "../core/tokenForm";
-import { scopeLabel } from "../core/tokenItems";
+import { permissionLabel, scopeLabel } from "../core/tokenItems";
 import { requireSignedIn, type CommandDeps } from "./deps";
 import { askDescription, askPermission, askScope, confirmDespitePatAuthOff } from "./tokenForm";
+import { describeUses, forgetTokenEverywhere, tokenUses, usesCount } from "./tokenCredentials";
+
+/** "description "a" → "b", permission read-only, repositories acme/widgets": what an edit changed. */
+export function describeChanges(request: UpdateTokenRequest): string {
+  const changes: string[] = [];
+  if (request.description !== undefined) changes.push(`description "${request.description}"`);
+  if (request.repositories !== undefined)
+    changes.push(request.repositories.length === 0 ? "all repositories" : `repositories ${request.repositories.join(", ")}`);
+  if (request.permission !== undefined) changes.push(`permission ${permissionLabel(request.permission)}`);
+  return changes.join(", ");
+}
 
 /** What item-menu commands receive: the tree item (which carries its token) or a token. */
 export type TokenTarget = TokenDto | { token: TokenDto } | undefined;
@@ -26,11 +37,11 @@ export async function editToken(deps: CommandDeps, target: TokenTarget): Promise
   const ui = deps.ui();
   const title = `Edit Token "${token.description}"`;
   const repositories = await signedIn.client.repositories();
-  const description = await askDescription(ui, `${title} (1/3)`, token.description);
+  const description = await askDescription(ui, `${title} (1/3): description`, token.description);
   if (description === undefined) return undefined;
-  const scope = await askScope(ui, `${title} (2/3)`, repositories, token.allRepositories ? [] : token.repositories);
+  const scope = await askScope(ui, `${title} (2/3): repositories`, repositories, token.allRepositories ? [] : token.repositories);
   if (scope === undefined) return undefined;
-  const permission = await askPermission(ui, `${title} (3/3)`, token.permission);
+  const permission = await askPermission(ui, `${title} (3/3): permission`, token.permission);
   if (!permission) return undefined;
   const request = updateTokenRequest(token, { description, scope, permission });
   if (Object.keys(request).length === 0) {
@@ -44,6 +55,7 @@ export async function editToken(deps: CommandDeps, target: TokenTarget): Promise
     const updated = await signedIn.client.updateToken(token.id, request);
     deps.log(`edited token ${token.id}`);
     await deps.refreshTokens();
+    void ui.message("info", `Token "${token.description}" changed: ${describeChanges(request)}.`, {});
     return updated;
   } catch (error) {
     await ui.message("error", `Could not edit the token: ${describeError(error)}`, {});
@@ -60,6 +72,10 @@ export async function setTokenActive(deps: CommandDeps, target: TokenTarget, act
     const updated = await signedIn.client.updateToken(token.id, { active });
     deps.log(`${active ? "activated" : "deactivated"} token ${token.id}`);
     await deps.refreshTokens();
+    // Kept, since Activate brings the token back; but git using it is refused meanwhile: say where.
+    const uses = describeUses(await tokenUses(deps, signedIn, token));
+    const where = uses ? (active ? ` git can use it again: ${uses}.` : ` git is refused where it uses it: ${uses}.`) : "";
+    void deps.ui().message("info", `Token "${token.description}" ${active ? "activated" : "deactivated"}.${where}`, {});
     return updated;
   } catch (error) {
     await deps.ui().message("error", `Could not ${active ? "activate" : "deactivate"} the token: ${describeError(error)}`, {});
@@ -75,17 +91,30 @@ export async function removeToken(deps: CommandDeps, target: TokenTarget): Promi
   const token = await resolveTarget(deps, target, "Which token do you want to remove?");
   if (!token) return false;
   const ui = deps.ui();
+  const uses = await tokenUses(deps, signedIn, token);
+  const here = describeUses(uses);
   const answer = await ui.message(
     "warning",
     `Remove the token "${token.description}" (${token.hint})?`,
-    { modal: true, detail: "git clients using it are refused from their next request. This cannot be undone." },
+    {
+      modal: true,
+      detail: `git clients using it are refused from their next request. This cannot be undone.${here ? ` Its git credentials on this machine are removed too: ${here}.` : ""}`,
+    },
     REMOVE,
   );
   if (answer !== REMOVE) return false;
   try {
     await signedIn.client.deleteToken(token.id);
     deps.log(`removed token ${token.id}`);
+    // A credential for a token that no longer exists can only fail: forget it (and strip it from URLs).
+    await forgetTokenEverywhere(deps, token, uses);
+    if (usesCount(uses) > 0) deps.log(`removed ${usesCount(uses)} git credential(s) of token ${token.id}`);
     await deps.refreshTokens();
+    void ui.message(
+      "info",
+      `Token "${token.description}" removed.${here ? ` Its git credentials were removed too: ${here}; configure those remotes with another token.` : ""}`,
+      {},
+    );
     return true;
   } catch (error) {
     await ui.message("error", `Could not remove the token: ${describeError(error)}`, {});

@@ -28,12 +28,12 @@ export async function createTokenWithForm(deps: CommandDeps, prefill: TokenFormP
   const { client } = signedIn;
   const [settings, repositories] = await Promise.all([client.gitSettings(), client.repositories()]);
 
-  const description = await askDescription(ui, `${TITLE} (1/4)`, prefill.description);
+  const description = await askDescription(ui, `${TITLE} (1/4): description`, prefill.description);
   if (description === undefined) return undefined;
 
   const now = deps.now();
   const expiryChoice = await ui.pickOne(expiryChoices(settings.maxLifetimeDays, now, prefill.expiresInDays), {
-    title: `${TITLE} (2/4)`,
+    title: `${TITLE} (2/4): expiration`,
     placeHolder: "When should the token expire?",
   });
   if (!expiryChoice) return undefined;
@@ -42,7 +42,7 @@ export async function createTokenWithForm(deps: CommandDeps, prefill: TokenFormP
     expiry = { expiresInDays: expiryChoice.days };
   } else {
     const entered = await ui.input({
-      title: `${TITLE} (2/4)`,
+      title: `${TITLE} (2/4): expiration date`,
       prompt: "Expiration date (YYYY-MM-DD, UTC)",
       placeHolder: new Date(now.getTime() + 90 * 86_400_000).toISOString().slice(0, 10),
       validate: (value) => expiryDateProblem(value, settings.maxLifetimeDays, deps.now()),
@@ -58,9 +58,9 @@ export async function createTokenWithForm(deps: CommandDeps, prefill: TokenFormP
     return undefined;
   }
 
-  const scope = await askScope(ui, `${TITLE} (3/4)`, repositories, prefill.repositories ?? []);
+  const scope = await askScope(ui, `${TITLE} (3/4): repositories`, repositories, prefill.repositories ?? []);
   if (scope === undefined) return undefined;
-  const permission = await askPermission(ui, `${TITLE} (4/4)`, prefill.permission);
+  const permission = await askPermission(ui, `${TITLE} (4/4): permission`, prefill.permission);
   if (!permission) return undefined;
 
   if (!(await confirmDespitePatAuthOff(ui, repositoriesRefusingTokens(scope, repositories), scope.length === 0))) return undefined;

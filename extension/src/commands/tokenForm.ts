@@ -22,7 +22,11 @@ export async function askScope(
   selected: readonly string[],
 ): Promise<string[] | undefined> {
   const all = { label: "All repositories", detail: "every repository you can reach, now and later", all: true };
-  const some = { label: "Selected repositories…", detail: `pick from ${repositories.length} repositories you can reach`, all: false };
+  const some = {
+    label: "Selected repositories…",
+    detail: `pick from ${repositories.length} ${repositories.length === 1 ? "repository" : "repositories"} you can reach`,
+    all: false,
+  };
   const choices = selected.length > 0 ? [some, all] : [all, some];
   const kind = await ui.pickOne(repositories.length > 0 ? choices : [all], {
     title,

@@ -11,7 +11,7 @@ import { COPY, createToken } from "../../../extension/src/commands/createToken";
 import { signIn, signOut } from "../../../extension/src/commands/signIn";
 import { editToken, removeToken, REMOVE, setTokenActive } from "../../../extension/src/commands/tokenActions";
 import { SESSION_SECRET_KEY } from "../../../extension/src/session";
-import { CREATE_REPLACEMENT, ExpiryNotifier } from "../../../extension/src/expiryNotifier";
+import { CREATE_REPLACEMENT, ExpiryNotifier, type ExpiryNotifierDeps } from "../../../extension/src/expiryNotifier";
 import { createRepository, createUser, loginAdmin, setPatAuth, type Client } from "../../support/client";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../support/testServer";
 import { FakeRepository, testDeps, type TestDeps } from "../support/commandDeps";
@@ -183,7 +183,7 @@ describe("extension commands against a real service", function () {
       t.ui.answer({ input: "ci runner" }, { pick: "Selected repositories…" }, { pickMany: ["acme/widgets"] }, { pick: "Read-only" });
       const edited = await editToken(t.deps, { token });
       t.ui.assertDone();
-      const editPrompts = t.ui.prompts.slice(-4);
+      const editPrompts = t.ui.prompts.filter((p) => p.kind !== "message").slice(-4);
       assert.equal(editPrompts[0]?.value, "ci", "description pre-filled");
       assert.deepEqual(editPrompts[1]?.labels?.[0], "All repositories", "current scope first");
       assert.equal(editPrompts[3]?.labels?.[0], "Read & write", "current permission first");
@@ -321,25 +321,32 @@ describe("extension commands against a real service", function () {
       assert.match(t.ui.messages("warning").join(), /Only Clarive administrators/);
     });
 
-    it("warns about tokens expiring within the warning days and pre-fills a replacement", async () => {
-      const t = await signedIn();
-      t.ui.answer(
-        { input: "expiring soon" },
-        { pick: "7 days (1 week)" },
-        { pick: "Selected repositories…" },
-        { pickMany: ["acme/widgets"] },
+    it("warns once about a token expiring within the warning days, pre-fills a replacement, and never about one made that short", async () => {
+      await createUser(admin, server, "notified");
+      const t = await signedIn("notified", "notified-password");
+      const form = (description: string, expiry: string) => [
+        { input: description },
+        { pick: expiry },
+        // A new user reaches no repository yet: "All repositories" is the only scope offered.
+        { pick: "All repositories" },
         { pick: "Read-only" },
         { message: undefined },
-      );
+      ];
+      t.ui.answer(...form("expiring soon", "30 days"), ...form("short on purpose", "7 days (1 week)"));
+      assert.ok(await createToken(t.deps));
       assert.ok(await createToken(t.deps));
       const replacements: unknown[] = [];
-      const notifier = new ExpiryNotifier({
+      const state = new Map<string, unknown>();
+      const notifierDeps: ExpiryNotifierDeps = {
         ui: () => t.ui,
         loadTokens: async () => t.deps.session.signedIn?.client.tokens(),
         warningDays: () => 7,
         createReplacement: async (prefill) => void replacements.push(prefill),
-        now: () => new Date(),
-      });
+        // 25 days on: the 30-day token has 5 left; the 7-day one has expired.
+        now: () => new Date(Date.now() + 25 * 86_400_000),
+        state: { get: <T>(key: string) => state.get(key) as T | undefined, update: async (key, value) => void state.set(key, value) },
+      };
+      const notifier = new ExpiryNotifier(notifierDeps);
       t.ui.answer({ message: CREATE_REPLACEMENT });
       const warned = await notifier.check();
       assert.deepEqual(
@@ -347,8 +354,17 @@ describe("extension commands against a real service", function () {
         ["expiring soon"],
       );
       await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.deepEqual(replacements, [{ description: "expiring soon", repositories: ["acme/widgets"], permission: "read" }]);
-      assert.match(t.ui.messages("warning").join(), /"expiring soon" expires in 7 days/);
+      assert.deepEqual(replacements, [{ description: "expiring soon", repositories: [], permission: "read" }]);
+      assert.match(t.ui.messages("warning").join(), /"expiring soon" expires in 5 days/);
+      assert.deepEqual(await notifier.check(), [], "once: not again at the next start or day");
+
+      // A 7-day token is in its warning window from the start: no notification for it, ever.
+      const shortNotifier = new ExpiryNotifier({ ...notifierDeps, now: () => new Date(Date.now() + 2 * 86_400_000) });
+      state.clear();
+      assert.deepEqual(
+        (await shortNotifier.check()).map((w) => w.description),
+        [],
+      );
       t.ui.assertDone();
     });
   });
