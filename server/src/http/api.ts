@@ -42,7 +42,12 @@ const DEFAULT_CODES: Record<number, ErrorCode> = {
 
 /** What any request with an API key can be refused with (services/auth.ts authenticateApiKey). */
 const API_KEY_CODES: ErrorCode[] = ["unauthenticated", "invalid_authorization", "invalid_api_key", "pat_not_accepted"];
-const RETRY_AFTER_CODES: ReadonlySet<string> = new Set(["too_many_requests", "git_throttled", "database_unavailable"]);
+const RETRY_AFTER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "too_many_requests",
+  "git_throttled",
+  "database_unavailable",
+  "starting",
+]);
 /** Any operation can meet these: a fault of the service, or its database out of reach (not 501: no documented method). */
 const SERVER_CODES = ALL_ERROR_CODES.filter((c) => ERROR_CODES[c].status >= 500 && c !== "not_implemented");
 
@@ -139,7 +144,9 @@ function errorCodesByStatus(spec: OperationDoc<AnyObject, AnyObject, AnyObject>)
       add(entry, code);
     }
   }
-  SERVER_CODES.forEach((c) => add(ERROR_CODES[c].status, c));
+  // Unless the operation answers one with another status (the auth hook says 403 database_unavailable).
+  const named = new Set([...byStatus.values()].flat());
+  SERVER_CODES.filter((c) => !named.has(c)).forEach((c) => add(ERROR_CODES[c].status, c));
   return new Map([...byStatus].sort(([a], [b]) => a - b));
 }
 

@@ -15,7 +15,7 @@ export function registerGitAuthHookRoute(api: Api): void {
       "Decides a git request that a reverse proxy holds, with the same rules as the service's own /git/ routes: the proxy " +
       "forwards the client's `Authorization` (HTTP Basic with a personal access token as the password) and tells the request's " +
       "URI and method. 204 lets it through and names the token's owner in `X-Clarive-User`; 401 and 403 are the only refusals " +
-      "nginx passes on, so an unknown repository and throttling answer 403 too, with the reason in `X-Clarive-Reason`.",
+      "nginx passes on, so an unknown repository, throttling and a database out of reach answer 403 too, with the reason in `X-Clarive-Reason`.",
     tag: "git",
     auth: "pat",
     headers: GitAuthHookHeaders,
@@ -31,6 +31,7 @@ export function registerGitAuthHookRoute(api: Api): void {
           "not_a_git_request",
           "missing_original_uri",
           "invalid_original_method",
+          "database_unavailable",
         ],
       },
     ],
