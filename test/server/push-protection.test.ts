@@ -186,6 +186,12 @@ describe("push protection: a push carrying a live token is refused", () => {
     await gitOk(["commit", "-q", "--allow-empty", "-m", "more"], { cwd: first.dir });
     const again = await first.push();
     assert.equal(again.code, 0, again.stderr);
+    // An edit of that file: git sends the new blob as a delta, and the old blob (with the token)
+    // comes along as the base of a thin pack. It is not new, so it does not count.
+    fs.appendFileSync(path.join(first.dir, "legacy.txt"), `${"more text\n".repeat(200)}`);
+    await gitOk(["commit", "-qam", "edit legacy.txt"], { cwd: first.dir });
+    const edited = await first.push();
+    assert.equal(edited.code, 0, edited.stderr);
     assert.equal((await tokenOf(bob, old.id)).active, true);
   });
 

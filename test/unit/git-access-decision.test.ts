@@ -84,7 +84,12 @@ function refused(req: GitAccessRequest, w: World, status: number, message: RegEx
 
 function granted(req: GitAccessRequest, w: World) {
   const { decision, loaded } = run(req, w);
-  assert.deepEqual(decision, { ok: true, username: "alice", tokenId: 7 });
+  assert.deepEqual(decision, {
+    ok: true,
+    username: "alice",
+    tokenId: 7,
+    expiresAt: w.token && "expires_at" in w.token ? w.token.expires_at : undefined,
+  });
   return loaded;
 }
 

@@ -16,7 +16,8 @@ import {
   type PushContext,
 } from "../../services/pushProtection";
 import { writePushHooks } from "./hookFiles";
-import { locateSecret } from "./locate";
+import { gitEnvironmentFor, locateSecret } from "./locate";
+import { objectsAlreadyStored, scanQuarantine } from "./scan";
 
 interface RegisteredPush extends PushContext {
   repositoryPath: string;
@@ -24,13 +25,12 @@ interface RegisteredPush extends PushContext {
 
 interface HookReport {
   nonce: string;
-  quarantine: string | null;
+  quarantine: string;
   tips: string[];
-  candidates: string[];
 }
 
 interface HookAnswer {
-  exitCode: 0 | 1;
+  accept: boolean;
   lines: string[];
 }
 
@@ -41,14 +41,15 @@ export interface PushRegistration {
   done(): void;
 }
 
-const MAX_REPORT_BYTES = 1024 * 1024;
+const MAX_REPORT_BYTES = 64 * 1024;
 const short = (commit: string) => commit.slice(0, 12);
 
 /**
  * Push protection and notices inside git (DESIGN §5). Every push this service serves runs our
- * pre-receive hook (hookFiles.ts); a hook that finds token-shaped strings reports them over a
- * Unix socket in a private folder, quoting a one-time nonce that names the push. A live token
- * refuses the push before any ref moves, and is deactivated at once.
+ * pre-receive hook (hookFiles.ts). With protection on, the hook connects to a loopback port and
+ * quotes a one-time nonce naming the push (anyone else reaching the port knows none); the
+ * service then scans the push's quarantine (scan.ts). A live token refuses the push before any
+ * ref moves, and is deactivated at once.
  */
 export class PushProtection {
   private readonly pushes = new Map<string, RegisteredPush>();
@@ -56,23 +57,20 @@ export class PushProtection {
   private constructor(
     private readonly deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock },
     private readonly directory: string,
-    private readonly socketPath: string,
+    private readonly port: number,
     private readonly server: net.Server,
   ) {}
 
   static async start(deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock }): Promise<PushProtection> {
-    // mkdtemp makes the folder 0700: only this service's user can reach the socket.
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-hooks-"));
     writePushHooks(directory);
-    const socketPath = path.join(directory, "hook.sock");
-    // Half-open: the hook ends its side after the report and waits for our answer on the other.
-    const server = net.createServer({ allowHalfOpen: true });
-    const protection = new PushProtection(deps, directory, socketPath, server);
-    server.on("connection", (socket) => protection.serve(socket));
+    const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(socketPath, resolve);
+      server.listen(0, "127.0.0.1", resolve);
     });
+    const protection = new PushProtection(deps, directory, (server.address() as net.AddressInfo).port, server);
+    server.on("connection", (socket) => protection.serve(socket));
     return protection;
   }
 
@@ -97,12 +95,7 @@ export class PushProtection {
     if (!(await isPushProtected(this.deps.db, push))) return { env, done: () => undefined };
     const nonce = randomBytes(24).toString("hex");
     this.pushes.set(nonce, push);
-    Object.assign(env, {
-      CLARIVE_HOOKS_DIR: this.directory,
-      CLARIVE_HOOK_SOCKET: this.socketPath,
-      CLARIVE_PUSH_NONCE: nonce,
-      CLARIVE_NODE: process.execPath,
-    });
+    Object.assign(env, { CLARIVE_HOOK_PORT: String(this.port), CLARIVE_PUSH_NONCE: nonce });
     return { env, done: () => this.pushes.delete(nonce) };
   }
 
@@ -116,47 +109,54 @@ export class PushProtection {
     }
   }
 
+  /** The hook sends three lines (nonce, quarantine folder, new tips) and reads the verdict, then git's lines. */
   private serve(socket: net.Socket): void {
     let input = "";
-    socket.setEncoding("utf8");
+    socket.setEncoding("latin1");
     socket.on("error", () => socket.destroy());
-    socket.on("data", (chunk: string) => {
+    const onData = (chunk: string) => {
       input += chunk;
-      if (input.length > MAX_REPORT_BYTES) socket.destroy();
-    });
-    socket.on("end", () => {
-      void this.answer(input).then((answer) => socket.end(`${JSON.stringify(answer)}\n`));
-    });
+      if (input.length > MAX_REPORT_BYTES) return socket.destroy();
+      const lines = input.split("\n");
+      if (lines.length < 4) return;
+      socket.off("data", onData);
+      const [nonce = "", quarantine = "", tips = ""] = lines;
+      void this.answer({ nonce, quarantine, tips: tips.split(" ").filter(Boolean) }).then((answer) =>
+        socket.end([answer.accept ? "accept" : "refuse", ...answer.lines, ""].join("\n")),
+      );
+    };
+    socket.on("data", onData);
   }
 
-  private async answer(input: string): Promise<HookAnswer> {
-    let report: HookReport;
-    try {
-      report = JSON.parse(input) as HookReport;
-    } catch {
-      return { exitCode: 1, lines: ["error: push protection could not read the hook's report; the push was refused"] };
-    }
-    const push = typeof report.nonce === "string" ? this.pushes.get(report.nonce) : undefined;
-    if (!push || !Array.isArray(report.candidates) || !Array.isArray(report.tips)) {
-      return { exitCode: 1, lines: ["error: this push is not one the service is serving; the push was refused"] };
-    }
+  private async answer(report: HookReport): Promise<HookAnswer> {
+    const push = this.pushes.get(report.nonce);
+    if (!push) return { accept: false, lines: ["error: this push is not one the service is serving; the push was refused"] };
     try {
       return await this.check(push, report);
     } catch (error) {
       this.deps.logger.error({ err: error, repository: `${push.project}/${push.repository}` }, "push protection could not check a push");
-      return { exitCode: 1, lines: ["error: push protection could not check this push, so it was refused; try again shortly"] };
+      return { accept: false, lines: ["error: push protection could not check this push, so it was refused; try again shortly"] };
     }
   }
 
   private async check(push: RegisteredPush, report: HookReport): Promise<HookAnswer> {
-    const candidates = report.candidates.filter((c): c is string => typeof c === "string");
-    const live = await findLiveSecretsInPush(this.deps.db, push, candidates, new Date(this.deps.clock.now()));
-    if (live.length === 0) return { exitCode: 0, lines: [] };
-    const objects = {
-      repositoryPath: push.repositoryPath,
-      quarantine: typeof report.quarantine === "string" ? report.quarantine : null,
-      tips: report.tips.filter((t): t is string => typeof t === "string"),
-    };
+    const objects = { repositoryPath: push.repositoryPath, quarantine: report.quarantine, tips: report.tips };
+    const env = gitEnvironmentFor(objects);
+    if (!env?.GIT_OBJECT_DIRECTORY) throw new Error(`not a quarantine folder of ${push.repositoryPath}: ${report.quarantine}`);
+    const candidates = await scanQuarantine(push.repositoryPath, env.GIT_OBJECT_DIRECTORY);
+    if (candidates.length === 0) return { accept: true, lines: [] };
+    let live = await findLiveSecretsInPush(
+      this.deps.db,
+      push,
+      candidates.map((c) => c.secret),
+      new Date(this.deps.clock.now()),
+    );
+    if (live.length === 0) return { accept: true, lines: [] };
+    // git may send objects the repository has (the bases of a thin pack): only what is new counts.
+    const foundIn = new Map(candidates.map((c) => [c.secret, c.objectIds]));
+    const stored = await objectsAlreadyStored(push.repositoryPath, [...new Set(live.flatMap((l) => foundIn.get(l.secret) ?? []))]);
+    live = live.filter((l) => (foundIn.get(l.secret) ?? []).some((id) => !stored.has(id)));
+    if (live.length === 0) return { accept: true, lines: [] };
     const leaks: LeakFound[] = [];
     for (const secret of live) leaks.push({ ...secret, ...(await locateSecret(objects, secret.secret)) });
     await recordLeakedTokens(this.deps.db, push, leaks);
@@ -166,7 +166,7 @@ export class PushProtection {
       { repository: `${push.project}/${push.repository}`, pusher: push.pusher, tokens: leaks.map((l) => l.hint) },
       "push refused: it carries a live token",
     );
-    return { exitCode: 1, lines: refusalLines(leaks) };
+    return { accept: false, lines: refusalLines(leaks) };
   }
 }
 

@@ -1,0 +1,165 @@
+import { spawn } from "node:child_process";
+import { PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
+
+/** Blobs larger than this are read only when they look like text (no NUL in their first 8000 bytes, git's own test). */
+export const SCAN_FULLY_UP_TO_BYTES = 8 * 1024 * 1024;
+const BINARY_SNIFF_BYTES = 8000;
+/** More candidates than this in one push means a generated file; the first ones decide. */
+const MAX_CANDIDATES = 1000;
+const PREFIX = Buffer.from(PAT_PREFIX, "latin1");
+const TOKEN_LENGTH = PAT_PREFIX.length + SECRET_BODY_LENGTH;
+
+const isBase62 = (byte: number) => (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122);
+
+/** A token-shaped string and the objects it was found in. */
+export interface Candidate {
+  secret: string;
+  objectIds: string[];
+}
+/** Enough objects per string to tell whether any is new. */
+const MAX_OBJECTS_PER_CANDIDATE = 20;
+
+/**
+ * Finds token-shaped strings (prefix + 36 base62 characters; the checksum is checked by the
+ * caller) in a byte stream that arrives in chunks: the last bytes of each chunk are kept so
+ * a token cut across two chunks is still found.
+ */
+class TokenSearch {
+  private tail = Buffer.alloc(0);
+
+  constructor(private readonly found: (secret: string) => void) {}
+
+  feed(chunk: Buffer): void {
+    const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    for (let at = window.indexOf(PREFIX); at >= 0; at = window.indexOf(PREFIX, at + 1)) {
+      if (at + TOKEN_LENGTH > window.length) break; // may be completed by the next chunk: kept in the tail
+      let body = true;
+      for (let i = at + PREFIX.length; i < at + TOKEN_LENGTH && body; i++) body = isBase62(window[i] as number);
+      if (body) this.found(window.toString("latin1", at, at + TOKEN_LENGTH));
+    }
+    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - (TOKEN_LENGTH - 1))));
+  }
+}
+
+type ObjectState =
+  | { phase: "header" }
+  | { phase: "body"; objectId: string; left: number; mode: "scan" | "sniff" | "skip"; sniffed: Buffer[]; search: TokenSearch | null }
+  | { phase: "newline" };
+
+/**
+ * Reads `git cat-file --batch` output — "<id> <type> <size>\n<content>\n" per object — and
+ * collects token-shaped strings. Trees are skipped (binary ids and names); a blob over the
+ * size limit is read only if its first 8000 bytes hold no NUL byte.
+ */
+export class BatchScanner {
+  readonly candidates = new Map<string, Set<string>>();
+  private state: ObjectState = { phase: "header" };
+  private header = "";
+
+  private note = (objectId: string) => (secret: string) => {
+    const objects = this.candidates.get(secret);
+    if (objects) {
+      if (objects.size < MAX_OBJECTS_PER_CANDIDATE) objects.add(objectId);
+    } else if (this.candidates.size < MAX_CANDIDATES) {
+      this.candidates.set(secret, new Set([objectId]));
+    }
+  };
+
+  feed(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const state = this.state;
+      if (state.phase === "header") {
+        const end = chunk.indexOf(10, offset);
+        this.header += chunk.toString("latin1", offset, end < 0 ? chunk.length : end);
+        if (end < 0) return;
+        offset = end + 1;
+        this.startObject(this.header);
+        this.header = "";
+      } else if (state.phase === "newline") {
+        offset += 1;
+        this.state = { phase: "header" };
+      } else {
+        const take = Math.min(state.left, chunk.length - offset);
+        this.body(state, chunk.subarray(offset, offset + take));
+        offset += take;
+        state.left -= take;
+        if (state.left === 0) {
+          if (state.mode === "sniff") this.sniffDone(state, true);
+          this.state = { phase: "newline" };
+        }
+      }
+    }
+  }
+
+  private startObject(header: string): void {
+    const [objectId = "", type, sizeText] = header.split(" ");
+    const size = Number(sizeText);
+    if (!Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 100)}`);
+    const mode = type === "tree" ? "skip" : type === "blob" && size > SCAN_FULLY_UP_TO_BYTES ? "sniff" : "scan";
+    const search = mode === "skip" ? null : new TokenSearch(this.note(objectId));
+    this.state = size === 0 ? { phase: "newline" } : { phase: "body", objectId, left: size, mode, sniffed: [], search };
+  }
+
+  private body(state: Extract<ObjectState, { phase: "body" }>, bytes: Buffer): void {
+    if (state.mode === "skip") return;
+    if (state.mode === "scan") return state.search?.feed(bytes);
+    state.sniffed.push(Buffer.from(bytes));
+    if (state.sniffed.reduce((n, b) => n + b.length, 0) >= BINARY_SNIFF_BYTES) this.sniffDone(state, false);
+  }
+
+  private sniffDone(state: Extract<ObjectState, { phase: "body" }>, ended: boolean): void {
+    const start = Buffer.concat(state.sniffed);
+    state.sniffed = [];
+    const binary = start.subarray(0, BINARY_SNIFF_BYTES).includes(0);
+    state.mode = binary ? "skip" : "scan";
+    if (!binary) state.search?.feed(start);
+    if (ended) state.mode = "skip";
+  }
+}
+
+/**
+ * Every token-shaped string in the objects of a push, read from its quarantine folder alone
+ * (no alternates: the repository's own objects are not read again) in one `git cat-file` run.
+ */
+export function scanQuarantine(repositoryPath: string, quarantine: string): Promise<Candidate[]> {
+  const scanner = new BatchScanner();
+  return new Promise((resolve, reject) => {
+    const git = spawn("git", ["cat-file", "--batch", "--batch-all-objects", "--unordered"], {
+      env: { PATH: process.env.PATH, GIT_DIR: repositoryPath, GIT_OBJECT_DIRECTORY: quarantine },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    let failure: Error | undefined;
+    git.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    git.stdout.on("data", (chunk: Buffer) => {
+      try {
+        scanner.feed(chunk);
+      } catch (error) {
+        failure = error as Error;
+        git.kill();
+      }
+    });
+    git.on("error", reject);
+    git.on("close", (code) => {
+      if (failure) return reject(failure);
+      if (code !== 0) return reject(new Error(`git cat-file failed (${code}): ${stderr.trim()}`));
+      resolve([...scanner.candidates].map(([secret, objectIds]) => ({ secret, objectIds: [...objectIds] })));
+    });
+  });
+}
+
+/** The ids among these that the repository already had before the push (bases git sent along with a thin pack). */
+export function objectsAlreadyStored(repositoryPath: string, objectIds: string[]): Promise<Set<string>> {
+  return new Promise((resolve, reject) => {
+    const git = spawn("git", ["cat-file", "--batch-check=%(objectname)"], {
+      env: { PATH: process.env.PATH, GIT_DIR: repositoryPath },
+      stdio: ["pipe", "pipe", "ignore"],
+    });
+    let out = "";
+    git.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("latin1")));
+    git.on("error", reject);
+    git.on("close", () => resolve(new Set(out.split("\n").filter((line) => line.length > 0 && !line.endsWith(" missing")))));
+    git.stdin.end(objectIds.map((id) => `${id}\n`).join(""));
+  });
+}
