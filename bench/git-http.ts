@@ -18,7 +18,7 @@ import { gitOk, tempDir } from "../test/support/git";
 import { startNginx } from "../test/support/nginx";
 import { freePort, startPostgresCluster } from "../test/support/postgres";
 import { createTestCertificates } from "../test/support/tls";
-import { median, percentile, prepareRepository, printTable, startService } from "./lib";
+import { generateRepository, median, packBytes, percentile, prepareRepository, printTable, startService } from "./lib";
 
 const TLS = process.env.BENCH_TLS === "1";
 
@@ -72,28 +72,6 @@ const FILE_BYTES = 1024 * 1024;
 const CLONES = Number(process.env.BENCH_CLONES ?? 6);
 const FETCHES = Number(process.env.BENCH_FETCHES ?? 30);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 9);
-const FIXED_DATE = "2026-01-01T00:00:00Z";
-
-/** Incompressible but reproducible bytes: SHA-256 in counter mode from a fixed seed. */
-function deterministicBytes(seed: string, length: number): Buffer {
-  const out = Buffer.alloc(length);
-  for (let offset = 0, counter = 0; offset < length; counter++) {
-    offset += createHash("sha256").update(`${seed}:${counter}`).digest().copy(out, offset);
-  }
-  return out;
-}
-
-const fixedDates = { GIT_AUTHOR_DATE: FIXED_DATE, GIT_COMMITTER_DATE: FIXED_DATE };
-
-async function generateRepository(): Promise<string> {
-  const dir = tempDir("clarive-bench-src-");
-  await runGit(["init", "-q", "-b", "main", dir]);
-  for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(dir, `data-${i}.bin`), deterministicBytes(`file-${i}`, FILE_BYTES));
-  await runGit(["add", "."], { cwd: dir });
-  await runGit(["commit", "-qm", "bench data"], { cwd: dir, env: fixedDates });
-  return dir;
-}
-
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
   await fn();
@@ -190,7 +168,7 @@ const service = await startService({ ...database.env, ...(tls && { TLS_CERT_FILE
 let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
 try {
   const token = await prepareRepository(service.admin, "bench", "big");
-  const source = await generateRepository();
+  const source = await generateRepository(FILES, FILE_BYTES);
   const withCredentials = (base: string, user: string, secret: string) => {
     const url = new URL(`${base}/git/bench/big.git`);
     url.username = user;
@@ -202,10 +180,7 @@ try {
   const bare = path.join(service.reposDir, "bench", "big.git");
   // A small push is stored as loose objects; a served repository is normally packed.
   await runGit(["--git-dir", bare, "repack", "-adq"]);
-  const packBytes = fs
-    .readdirSync(path.join(bare, "objects", "pack"))
-    .filter((f) => f.endsWith(".pack"))
-    .reduce((sum, f) => sum + fs.statSync(path.join(bare, "objects", "pack", f)).size, 0);
+  const packSize = packBytes(bare);
 
   // nginx with classic Basic auth (htpasswd, salted SHA-1) in front of the same repositories.
   const prefixDir = tempDir("clarive-bench-htpasswd-");
@@ -240,7 +215,7 @@ try {
     { name: "nginx", url: withCredentials(nginx.url, "admin", token) },
   ];
   process.stdout.write(
-    `repository: ${FILES} files × ${FILE_BYTES / 1024 / 1024} MiB, pack ${(packBytes / 1024 / 1024).toFixed(1)} MiB; ` +
+    `repository: ${FILES} files × ${FILE_BYTES / 1024 / 1024} MiB, pack ${(packSize / 1024 / 1024).toFixed(1)} MiB; ` +
       `${CLONES} clones, ${FETCHES} no-op fetches, ${PUSHES} pushes of 50 commits per target, interleaved; ` +
       `database ${process.env.BENCH_DB === "pglite" ? "PGlite" : "Postgres"}; ${new Date().toISOString()}\n`,
   );
@@ -250,7 +225,7 @@ try {
         `nginx ${await negotiated(`${nginx.url}/git/`, tls.ca)}\n`,
     );
   }
-  const { figures, paired } = await measureInterleaved(targets, packBytes);
+  const { figures, paired } = await measureInterleaved(targets, packSize);
   const [c, n] = figures as [Figures, Figures];
   printTable(
     `git over ${tls ? "HTTPS" : "HTTP"}: Clarive service vs nginx + fcgiwrap + git http-backend (medians)`,

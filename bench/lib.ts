@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CreatedTokenDto, LoginResponse } from "@clarive/shared";
 import { Client } from "../test/support/client";
+import { gitOk, tempDir } from "../test/support/git";
 import { freePort } from "../test/support/postgres";
 
 export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
@@ -20,8 +22,8 @@ async function waitUntilUp(url: string, child: ChildProcess, what: string): Prom
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
     try {
-      await fetch(url);
-      return;
+      // 503 while it starts (migrations, the first admin): not up yet.
+      if ((await fetch(url)).status !== 503) return;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -45,21 +47,28 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   signalGroup("SIGKILL");
 }
 
+let built = false;
+
+/** Builds the service as `npm install` does (prepare → server/build.mjs), once per bench run. */
+export function buildService(): void {
+  if (built) return;
+  execFileSync(process.execPath, ["server/build.mjs"], { stdio: "inherit" });
+  built = true;
+}
+
 /**
- * The service as its own process (`tsx server/src/main.ts`), as `npm start` runs it. With
- * TLS_CERT_FILE and TLS_KEY_FILE in `env` it is reached over https (the caller's Node must trust
- * the certificate's CA: NODE_EXTRA_CA_CERTS).
+ * The service as its own process, as `npm start` runs it (`node server/dist/main.js`, built
+ * first from the working tree). With TLS_CERT_FILE and TLS_KEY_FILE in `env` it is reached
+ * over https (the caller's Node must trust the certificate's CA: NODE_EXTRA_CA_CERTS).
  */
 export async function startService(env: Record<string, string> = {}): Promise<ServiceProcess> {
+  buildService();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-bench-"));
   const port = await freePort();
-  // BENCH_SERVICE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") runs node itself with
-  // those flags: NODE_OPTIONS refuses some of them, and npx would apply them to itself too.
-  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean);
-  const [command, args] = nodeArgs
-    ? ["node", [...nodeArgs, "--import", "tsx", "server/src/main.ts"]]
-    : ["npx", ["tsx", "server/src/main.ts"]];
-  const child = spawn(command, args, {
+  // BENCH_SERVICE_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") runs node with those
+  // flags: NODE_OPTIONS refuses some of them.
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, "server/dist/main.js"], {
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, ADMIN_PASSWORD: BENCH_ADMIN_PASSWORD, LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "inherit"],
     detached: true,
@@ -140,4 +149,35 @@ export function printTable(title: string, header: string[], rows: (string | numb
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   process.stdout.write(`\n${title}\n${line(header)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n`);
   for (const r of cells.slice(1)) process.stdout.write(`${line(r)}\n`);
+}
+
+/** Incompressible but reproducible bytes: SHA-256 in counter mode from a fixed seed. */
+export function deterministicBytes(seed: string, length: number): Buffer {
+  const out = Buffer.alloc(length);
+  for (let offset = 0, counter = 0; offset < length; counter++) {
+    offset += createHash("sha256").update(`${seed}:${counter}`).digest().copy(out, offset);
+  }
+  return out;
+}
+
+const FIXED_DATE = "2026-01-01T00:00:00Z";
+export const fixedDates = { GIT_AUTHOR_DATE: FIXED_DATE, GIT_COMMITTER_DATE: FIXED_DATE };
+
+/** A working copy with one commit of `files` incompressible files of `fileBytes` each, fixed dates. */
+export async function generateRepository(files: number, fileBytes: number, seed = "file"): Promise<string> {
+  const dir = tempDir("clarive-bench-src-");
+  await gitOk(["init", "-q", "-b", "main", dir]);
+  for (let i = 0; i < files; i++) fs.writeFileSync(path.join(dir, `data-${i}.bin`), deterministicBytes(`${seed}-${i}`, fileBytes));
+  await gitOk(["add", "."], { cwd: dir });
+  await gitOk(["commit", "-qm", "bench data"], { cwd: dir, env: fixedDates });
+  return dir;
+}
+
+/** Bytes of the packs in a bare repository. */
+export function packBytes(bare: string): number {
+  const dir = path.join(bare, "objects", "pack");
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".pack"))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
