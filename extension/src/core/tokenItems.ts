@@ -125,6 +125,10 @@ export function tokenDetails(token: TokenDto, now: Date): TokenDetailModel[] {
     row("repositories", token.repositories.length === 1 ? "Repository" : "Repositories", repositoriesText(token), "repo"),
     row("expires", "Expires", `${formatDate(token.expiresAt)} (${relativeExpiry(token.expiresAt, now)})`, "calendar"),
     row("last-used", "Last used", lastUsedText(token), "history"),
+    ...(token.recentIps.length > 0
+      ? [row("recent-ips", "Used from", token.recentIps.map((r) => `${r.ip} (${formatDate(r.lastUsedAt)})`).join(", "), "globe")]
+      : []),
+    ...(token.allowedIps.length > 0 ? [row("allowed-ips", "Allowed from", token.allowedIps.join(", "), "shield")] : []),
     ...(token.rotatedAt ? [row("rotated", "Rotated", formatDate(token.rotatedAt), "sync")] : []),
     row("hint", "Token", token.hint, "key"),
   ];

@@ -52,7 +52,10 @@ describe("extension manifest", () => {
     assert.ok(container && fs.existsSync(path.join(root, container.icon)));
     assert.deepEqual(
       contributes.views[container?.id ?? ""]?.map((v) => [v.id, v.name]),
-      [["clarive.tokens", "Tokens"]],
+      [
+        ["clarive.tokens", "Tokens"],
+        ["clarive.allTokens", "All Tokens"],
+      ],
     );
   });
 
