@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { ErrorCode } from "../errorCodes";
 import { parseGitRequest, type GitPathResult } from "../git/gitPath";
 import { BASIC_CHALLENGE } from "../git/routes";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
@@ -24,7 +25,7 @@ export interface AuthHookRequest {
 }
 
 export type AuthHookAnswer =
-  { status: 204; user: string } | { status: 401 | 403; code: string; message: string; headers: Record<string, string> };
+  { status: 204; user: string } | { status: 401 | 403; code: ErrorCode; message: string; headers: Record<string, string> };
 
 const MAX_PARSED_REQUESTS = 10_000;
 const MAX_REMEMBERED_URI = 512;
@@ -57,7 +58,7 @@ function parseOriginalRequest(originalUri: string, method: string): GitPathResul
   return parsed;
 }
 
-const refuse = (code: string, message: string, headers: Record<string, string> = {}): AuthHookAnswer => ({
+const refuse = (code: ErrorCode, message: string, headers: Record<string, string> = {}): AuthHookAnswer => ({
   status: 403,
   code,
   message,
