@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../support/postgres";
+import { processTree } from "../support/processTree";
 import { ADMIN_PASSWORD, migratedPgliteTemplate } from "../support/testServer";
 
 interface Line {
@@ -81,5 +82,65 @@ describe("the service process (npm start)", () => {
       lines.some((line) => line.entry.signal === "SIGTERM"),
       "the shutting-down line",
     );
+  });
+});
+
+/**
+ * `npm start` as a user runs it (after `npm install`, whose prepare builds server/dist): one
+ * node process for the service, started by npm itself (no shell, no TypeScript loader in
+ * between, so npm's SIGTERM reaches it), and below it only the git process host.
+ */
+describe("npm start's processes", () => {
+  let npm: ChildProcess;
+  let dataDir: string;
+
+  before(async function () {
+    this.timeout(120_000);
+    execFileSync(process.execPath, ["server/build.mjs"], { stdio: "inherit" }); // the working tree, as prepare builds it
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-npm-start-"));
+    fs.cpSync(await migratedPgliteTemplate(), path.join(dataDir, "pg"), { recursive: true });
+    const port = await freePort();
+    const { DATABASE_URL: _postgres, ...inherited } = process.env;
+    npm = spawn("npm", ["start"], {
+      env: { ...inherited, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, ADMIN_PASSWORD, LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    for (;;) {
+      if (npm.exitCode !== null) throw new Error(`npm start exited with ${npm.exitCode}`);
+      const status = await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+
+  after(() => {
+    if (npm.exitCode === null) npm.kill("SIGKILL");
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("runs the service as one node process right under npm, with only the git process host below it", () => {
+    const tree = processTree(npm.pid as number);
+    const children = (pid: number) => tree.filter((p) => p.ppid === pid);
+    const [service, ...others] = children(npm.pid as number);
+    assert.deepEqual(others, [], "npm starts one process");
+    assert.ok(service, "npm starts the service");
+    assert.match(service.command, /^\S*node server\/dist\/main\.js$/, "the service is node on the build, nothing in between");
+    const below = children(service.pid);
+    assert.equal(below.length, 1, `below the service: ${below.map((p) => p.command).join("; ")}`);
+    assert.match(below[0]?.command ?? "", /node \S*server\/dist\/processHostChild\.mjs /, "the git process host, from the build");
+    assert.deepEqual(children(below[0]?.pid ?? -1), [], "no git running while idle");
+  });
+
+  it("stops the service when npm is told to stop", async () => {
+    const service = processTree(npm.pid as number).find((p) => p.ppid === npm.pid);
+    assert.ok(service);
+    const exited = new Promise((resolve) => npm.once("exit", resolve));
+    npm.kill("SIGTERM");
+    await exited;
+    for (let i = 0; i < 100 && fs.existsSync(`/proc/${service.pid}`); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(!fs.existsSync(`/proc/${service.pid}`), "the service has exited");
   });
 });
