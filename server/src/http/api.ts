@@ -84,9 +84,8 @@ interface HandlerInput<P, Q, B, Auth> {
 /** What the OpenAPI document says about one operation: all a reader or a generated client needs. */
 export interface OperationDoc<P extends AnyObject, Q extends AnyObject, B extends AnyObject> {
   method: Method;
-  /** OpenAPI style, relative to /api/v1: "/tokens/{id}"; from the root with `outsideApiPrefix`. */
+  /** OpenAPI style, relative to /api/v1: "/tokens/{id}". */
   path: string;
-  outsideApiPrefix?: true;
   /** Unique camelCase name of the call, the function name generated clients give it: "createToken". */
   operationId: string;
   /** One line. */
@@ -253,7 +252,7 @@ export class Api {
     const security = { none: [], user: [{ apiKey: [] }], pat: [{ personalAccessToken: [] }] }[spec.auth];
     this.registry.registerPath({
       method: spec.method,
-      path: spec.outsideApiPrefix ? spec.path : `/api/v1${spec.path}`,
+      path: `/api/v1${spec.path}`,
       operationId: spec.operationId,
       summary: spec.summary,
       description: spec.description,
