@@ -83,3 +83,27 @@ function decodeQueryPart(part: string): string {
     return part;
   }
 }
+
+/** Content-Encodings git http-backend decodes (it is told only these, see httpBackend.ts), and none at all. */
+const BODY_ENCODINGS = new Set(["gzip", "x-gzip", "identity"]);
+
+/**
+ * What git http-backend would refuse in a POST's headers, refused here before git runs: git
+ * compares the Content-Type exactly and, answering without reading the body, races the upload
+ * (the client then sees a cut connection or an empty 500 instead of git's 415). The message is git's own.
+ */
+export function gitBodyProblem(
+  target: GitRequestTarget,
+  contentType: string | undefined,
+  contentEncoding: string | undefined,
+): { status: 415; message: string } | undefined {
+  if (target.endpoint === "info/refs") return undefined;
+  const expected = `application/x-${target.service}-request`;
+  if (contentType !== expected) {
+    return { status: 415, message: `Expected POST with Content-Type '${expected}', but received '${contentType ?? ""}' instead.` };
+  }
+  if (contentEncoding && !BODY_ENCODINGS.has(contentEncoding)) {
+    return { status: 415, message: `Content-Encoding '${contentEncoding}' is not supported; send the body as is or gzip-compressed` };
+  }
+  return undefined;
+}

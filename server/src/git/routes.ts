@@ -2,11 +2,11 @@ import type { Context, Middleware } from "koa";
 import type { Logger } from "pino";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { databaseUnavailable } from "../middleware/errors";
-import { parseGitRequest, type GitService } from "./gitPath";
+import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
 import { serveWithHttpBackend } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 import type { PushProtection, PushRegistration } from "./pushProtection";
-import { bareRepositoryPath } from "../lib/bareRepository";
+import { bareRepositoryPath, isBareRepositoryFolder } from "../lib/bareRepository";
 
 const GIT_PREFIX = "/git/";
 /** The challenge git answers by sending the user's credentials (DESIGN §5). */
@@ -41,6 +41,8 @@ export function gitHttpMiddleware(deps: {
     const parsed = parseGitRequest(ctx.path, ctx.method, ctx.querystring);
     if (!parsed.ok) return refuse(ctx, parsed.status, parsed.message);
     const { target } = parsed;
+    const bodyProblem = gitBodyProblem(target, ctx.get("content-type") || undefined, ctx.get("content-encoding") || undefined);
+    if (bodyProblem) return refuse(ctx, bodyProblem.status, bodyProblem.message);
     let decision: GitAccessDecision;
     try {
       decision = await deps.gitAccess.authorize({
@@ -68,6 +70,11 @@ export function gitHttpMiddleware(deps: {
       return refuse(ctx, decision.status, decision.message, headers);
     }
     ctx.state.user = decision.username;
+    // Its folder gone or replaced by a file behind the database's back: git would answer an empty 500.
+    if (!(await isBareRepositoryFolder(bareRepositoryPath(deps.reposDir, target.project, target.repository)))) {
+      deps.logger.warn({ repository: `${target.project}/${target.repository}` }, "repository folder missing or not a git repository");
+      return refuse(ctx, 404, "Repository not found");
+    }
     // The push itself (not its advertisement): git runs our pre-receive hook for it. Prepared
     // before Koa hands the response over, so an error here is answered, never a hang.
     let push: PushRegistration | undefined;

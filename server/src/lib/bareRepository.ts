@@ -17,7 +17,14 @@ export class FolderExistsError extends Error {}
  * If initialising fails half-way, the new folder is removed again.
  */
 export async function initBareRepository(directory: string): Promise<void> {
-  await fs.mkdir(path.dirname(directory), { recursive: true });
+  try {
+    await fs.mkdir(path.dirname(directory), { recursive: true });
+  } catch (error) {
+    // A plain file where the project's folder (or one above it) should be: in the way, like a folder.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") throw new FolderExistsError(path.dirname(directory));
+    throw error;
+  }
   try {
     await fs.mkdir(directory);
   } catch (error) {
@@ -31,6 +38,15 @@ export async function initBareRepository(directory: string): Promise<void> {
   } catch (error) {
     await removeNewRepository(directory);
     throw error;
+  }
+}
+
+/** Whether `directory` is a bare repository git can serve (a folder with a HEAD), not a plain file or nothing. */
+export async function isBareRepositoryFolder(directory: string): Promise<boolean> {
+  try {
+    return (await fs.stat(directory)).isDirectory() && (await fs.stat(path.join(directory, "HEAD"))).isFile();
+  } catch {
+    return false;
   }
 }
 

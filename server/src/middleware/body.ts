@@ -22,6 +22,11 @@ export async function readJsonBody(ctx: Context): Promise<unknown> {
     const status = (err as { status?: number }).status;
     if (status === 413) throw tooLarge();
     if (status === 400) throw new ValidationError("Request body is not valid JSON", undefined, "invalid_json");
+    // zlib and brotli fail without an HTTP status: a body that is not what its Content-Encoding says (or empty).
+    const encoding = ctx.get("content-encoding");
+    if (status === undefined && encoding && encoding !== "identity") {
+      throw new DomainError(400, "invalid_request", `The body is not ${encoding}-encoded as its Content-Encoding header says`);
+    }
     throw err;
   }
   return ctx.request.body;

@@ -57,7 +57,8 @@ export function errorResponse(err: unknown): ErrorAnswer {
   }
   const e = (err ?? {}) as HttpishError;
   const status = e.status ?? e.statusCode ?? 500;
-  if (status >= 400 && status < 500) {
+  // 501: a method the router does not know at all (TRACE, PROPFIND…), the client's doing like a 4xx.
+  if ((status >= 400 && status < 500) || status === 501) {
     const [code, fallback] = HTTP_CODES[status] ?? ["invalid_request"];
     const message = fallback ?? (e.expose && e.message ? e.message : "Bad request");
     return { status, body: { error: { code, message } }, headers: {}, internal: false };

@@ -5,13 +5,10 @@ const Password = z.string().min(PASSWORD_MIN_LENGTH).max(PASSWORD_MAX_LENGTH).op
 
 export const CreateUserBody = z
   .strictObject({
-    username: z
-      .string()
-      .regex(USERNAME_PATTERN, "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64")
-      .openapi({
-        description: "Login name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64",
-        example: "alice",
-      }),
+    username: z.string().regex(USERNAME_PATTERN, "letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64").openapi({
+      description: "Login name: letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64",
+      example: "alice",
+    }),
     password: Password,
     isAdmin: z.boolean().optional().openapi({ description: "Make the user an administrator (default false)" }),
   })
@@ -22,6 +19,9 @@ export const UpdateUserBody = z
     password: Password.optional(),
     isAdmin: z.boolean().optional().openapi({ description: "Grant or withdraw administrator rights" }),
     active: z.boolean().optional().openapi({ description: "false deactivates the user: no login, API keys and tokens refused at once" }),
+  })
+  .refine((body) => body.password !== undefined || body.isAdmin !== undefined || body.active !== undefined, {
+    message: "Nothing to change: give password, isAdmin and/or active",
   })
   .openapi("UpdateUserRequest");
 
