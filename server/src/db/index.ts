@@ -131,6 +131,9 @@ function postgresKnex(connectionString: string, logger: Logger | undefined): Kne
     connection: {
       connectionString,
       keepAlive: true,
+      // A server that takes the connection but never answers (shutting down, overloaded, a
+      // half-open network path) fails a new connection after 5 s, well inside the acquire wait.
+      connectionTimeoutMillis: 5000,
       types: {
         getTypeParser: (oid: number, format: string) =>
           oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown),
