@@ -8,8 +8,6 @@ import { configureGitRemote, removeGitCredentials, type ConfigureRemoteOptions }
 import { createToken } from "./commands/createToken";
 import type { CommandDeps } from "./commands/deps";
 import { setRepositoryPatAccess, toggleGlobalPatAuth } from "./commands/admin";
-import { editAllowedIps, removeAnyToken, setAnyTokenActive, type AdminTokenTarget } from "./adminTokenCommands";
-import { AdminTokensTreeProvider } from "./adminTokensView";
 import { signIn, signOut } from "./commands/signIn";
 import { rotateToken } from "./commands/rotateToken";
 import { editToken, removeToken, setTokenActive, type TokenTarget } from "./commands/tokenActions";
@@ -19,11 +17,14 @@ import { ExpiryNotifier } from "./expiryNotifier";
 import { Transport } from "./api/transport";
 import { CaTrustRecords } from "./git/caTrust";
 import { GitCredentialStore } from "./git/credentialStore";
+import { GIT_CREDENTIALS_SECRET_KEY } from "./git/credentialStore";
 import { localGitConfig } from "./git/gitConfig";
 import { Session } from "./session";
+import type { RemoteStatus } from "./core/remoteStatus";
 import type { Ui } from "./ui/ui";
 import { CredentialsProviderRegistration, gitApi } from "./vscode/git";
 import { vscodeSettings } from "./vscode/settings";
+import { RemoteStatusBar, STATUS_COMMAND } from "./vscode/statusBar";
 import { TokenDecorations, TokensTreeProvider } from "./vscode/tokensTree";
 import { WindowUi } from "./vscode/windowUi";
 
@@ -32,9 +33,9 @@ export interface ClariveTestHooks {
   setUi(ui: Ui | undefined): void;
   tokensState(): TokensState;
   treeItems(): vscode.TreeItem[];
-  /** The All Tokens view: each user row followed by its token rows. */
-  allTokensItems(): vscode.TreeItem[];
   checkExpiry(): Promise<TokenDto[]>;
+  /** The status bar item for the workspace remote, recomputed first. */
+  remoteStatus(): Promise<RemoteStatus | undefined>;
 }
 
 export interface ClariveExtensionApi {
@@ -59,8 +60,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
   const warningDays = () => vscodeSettings.expiryWarningDays();
   const tree = new TokensTreeProvider(session, warningDays, () => void onSessionRejected());
   const decorations = new TokenDecorations();
-  const allTokens = new AdminTokensTreeProvider(session);
-  const refreshAllTokens = () => allTokens.reload();
+  const gitConfig = (folder: string) => localGitConfig(folder, async () => (await gitApi())?.git?.path ?? "git");
+  const statusBar = new RemoteStatusBar({
+    session,
+    credentials,
+    gitApi,
+    gitConfig,
+    tokens: () => tree.tokens,
+    warningDays,
+    ui: () => ui,
+  });
 
   const deps: CommandDeps = {
     ui: () => ui,
@@ -72,12 +81,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     refreshTokens: async () => {
       await tree.reload();
       decorations.refresh();
-      // The administrators' view shows the same tokens among everyone's.
-      await allTokens.reload();
+      await statusBar.update();
     },
     cachedTokens: () => tree.tokens,
     gitApi,
-    gitConfig: (folder) => localGitConfig(folder, async () => (await gitApi())?.git?.path ?? "git"),
+    gitConfig,
     caFile: () => transport.caFile(),
     caTrust: new CaTrustRecords(context.globalState),
     terminalAuthenticationEnabled: () => vscode.workspace.getConfiguration("git").get<boolean>("terminalAuthentication", true),
@@ -120,7 +128,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     providerRegistration,
     vscode.window.registerFileDecorationProvider(decorations),
     vscode.window.createTreeView("clarive.tokens", { treeDataProvider: tree, showCollapseAll: false }),
-    vscode.window.createTreeView("clarive.allTokens", { treeDataProvider: allTokens, showCollapseAll: true }),
     register("clarive.signIn", async () => {
       const ok = await signIn(deps);
       if (ok) notifier.start();
@@ -146,13 +153,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
       configureGitRemote(deps, options?.repository ? { repository: options.repository } : {}),
     ),
     register("clarive.removeGitCredentials", () => removeGitCredentials(deps)),
+    register(STATUS_COMMAND, () => statusBar.offerFixes()),
+    statusBar,
+    // A credential stored, replaced or removed (here or in another window) changes what git uses.
+    context.secrets.onDidChange((event) => {
+      if (event.key === GIT_CREDENTIALS_SECRET_KEY) void statusBar.update();
+    }),
     register("clarive.admin.toggleGlobalPatAuth", () => toggleGlobalPatAuth(deps)),
     register("clarive.admin.setRepositoryPatAccess", () => setRepositoryPatAccess(deps)),
-    register("clarive.admin.refreshAllTokens", refreshAllTokens),
-    register("clarive.admin.deactivateAnyToken", (target: AdminTokenTarget) => setAnyTokenActive(deps, target, false, refreshAllTokens)),
-    register("clarive.admin.activateAnyToken", (target: AdminTokenTarget) => setAnyTokenActive(deps, target, true, refreshAllTokens)),
-    register("clarive.admin.removeAnyToken", (target: AdminTokenTarget) => removeAnyToken(deps, target, refreshAllTokens)),
-    register("clarive.editAllowedIps", (target: TokenTarget) => editAllowedIps(deps, target)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("clarive.useGitCredentialsProvider")) {
         void providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
@@ -165,10 +173,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
   );
 
   await providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
+  void watchRepositories();
   const restored = await session.restore();
   if (restored === "expired") void onSessionExpiredAtStart();
   await deps.refreshTokens();
   if (restored === "signed-in") notifier.start();
+
+  /** The status bar follows the remotes and the branch of every workspace repository. */
+  async function watchRepositories(): Promise<void> {
+    const git = await gitApi();
+    if (!git) return;
+    const watch = (repository: { state: { onDidChange: vscode.Event<void> } }) =>
+      context.subscriptions.push(repository.state.onDidChange(() => void statusBar.update()));
+    git.repositories.forEach(watch);
+    context.subscriptions.push(
+      git.onDidOpenRepository((repository) => {
+        watch(repository);
+        void statusBar.update();
+      }),
+    );
+    await statusBar.update();
+  }
 
   async function onSessionExpiredAtStart(): Promise<void> {
     const answer = await ui.message("warning", "Your Clarive session has expired. Sign in again to manage your tokens.", {}, "Sign In");
@@ -184,8 +209,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
         },
         tokensState: () => tree.currentState,
         treeItems: () => tree.getChildren(),
-        allTokensItems: () => allTokens.getChildren().flatMap((user) => [user, ...allTokens.getChildren(user)]),
         checkExpiry: () => notifier.check(),
+        remoteStatus: async () => {
+          await statusBar.update();
+          return statusBar.status;
+        },
       },
     }),
   };

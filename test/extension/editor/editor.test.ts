@@ -175,7 +175,7 @@ describe("Clarive extension in a real VS Code", () => {
       { pick: "Read-only" },
     );
     await vscode.commands.executeCommand("clarive.editToken", item);
-    const prompts = ui.prompts.slice(-4);
+    const prompts = ui.prompts.filter((p) => p.kind !== "message").slice(-4);
     assert.equal(prompts[0]?.value, "editor laptop");
     assert.deepEqual(prompts[2]?.picked, ["acme/widgets"]);
     const edited = itemNamed("editor laptop (read-only)");
@@ -288,11 +288,17 @@ describe("Clarive extension in a real VS Code", () => {
     } finally {
       terminal.dispose();
     }
+    const status = await hooks.remoteStatus();
+    assert.match(status?.text ?? "", /^\$\(key\) acme\/widgets from VS Code · (29|30) days$/, "the status bar names the token git uses");
+    assert.match(status?.tooltip ?? "", /for "origin" \(acme\/widgets\), from VS Code's secret storage\. Expires \d{4}-/);
   });
 
-  it("removes the stored git credentials", async () => {
+  it("removes the stored git credentials, and the status bar says git has no token", async () => {
     ui.answer({ pickMany: ["acme/widgets"] });
     assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 1);
+    const status = await hooks.remoteStatus();
+    assert.equal(status?.text, "$(warning) Clarive: no token");
+    assert.equal(status?.severity, "warning");
   });
 
   it("signs out: the tree empties, and a refused key leaves no half state", async () => {
@@ -564,6 +570,22 @@ describe("Clarive extension in a real VS Code", () => {
       assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 1);
       assert.deepEqual(await getAll("remote.leaky.url"), [clean], "the token is gone from git's own view");
       assert.ok(!fs.readFileSync(path.join(folder(), ".git/config"), "utf8").includes("clapat_"));
+    });
+
+    it("Sign Out with stored credentials asks: Keep leaves git its token, Remove takes it away", async () => {
+      ui.answer({ message: "Sign Out, Keep Them" });
+      await vscode.commands.executeCommand("clarive.signOut");
+      const asked = ui.prompts.find((p) => p.modal && p.text === `Sign out of ${serverUrl}?`);
+      assert.match(asked?.detail ?? "", /git credentials? for this server (is|are) stored in VS Code's secret storage \(acme\/widgets\)/);
+      assert.equal(hooks.tokensState().kind, "signed-out");
+      assert.equal((await hooks.remoteStatus())?.text, "$(key) Clarive: signed out", "git still has its token");
+
+      ui.answer({ input: serverUrl }, { pick: "Username and password" }, { input: "admin" }, { input: adminPassword });
+      assert.equal(await vscode.commands.executeCommand("clarive.signIn"), true);
+      ui.answer({ message: "Sign Out and Remove Them" });
+      await vscode.commands.executeCommand("clarive.signOut");
+      assert.equal(ui.pending, 0);
+      assert.equal(await hooks.remoteStatus(), undefined, "signed out and no token left for the remote");
     });
   });
 });
