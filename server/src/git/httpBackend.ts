@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import path from "node:path";
+import zlib from "node:zlib";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
-import type { GitProcessHost, GitRun } from "./processHost";
+import type { GitCommand, GitProcessHost, GitRun } from "./processHost";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -20,68 +22,81 @@ export interface BackendRequest {
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
 const GIT_PROTOCOL = /^[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?(:[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?)*$/;
-const HEADER_END = /\r?\n\r?\n/;
-const MAX_CGI_HEADER_BYTES = 64 * 1024;
+
+// What git http-backend answers with (http-backend.c, hdr_nocache): git's answers are never cached.
+const NO_CACHE = [
+  "Expires",
+  "Fri, 01 Jan 1980 00:00:00 GMT",
+  "Pragma",
+  "no-cache",
+  "Cache-Control",
+  "no-cache, max-age=0, must-revalidate",
+];
+
+/** The validated Git-Protocol header, or undefined. */
+function gitProtocol(req: IncomingMessage): string | undefined {
+  const protocol = req.headers["git-protocol"];
+  return typeof protocol === "string" && protocol.length <= 256 && GIT_PROTOCOL.test(protocol) ? protocol : undefined;
+}
+
+/** The highest `version=N` the client offers, as git's determine_protocol_version_server reads it. */
+function protocolVersion(protocol: string | undefined): number {
+  let version = 0;
+  for (const item of protocol?.split(":") ?? []) {
+    const match = /^version=([0-2])$/.exec(item);
+    if (match && Number(match[1]) > version) version = Number(match[1]);
+  }
+  return version;
+}
+
+/** A pkt-line: four hex digits of length (their own included), then the payload. */
+const pktLine = (payload: string) => `${(payload.length + 4).toString(16).padStart(4, "0")}${payload}`;
 
 /**
- * The CGI environment, built from validated values only: never from client header names,
- * so a client cannot smuggle variables such as GIT_CONFIG_* into git.
+ * What git http-backend would run, and the environment it would give it, built from validated
+ * values only: never from client header names, so a client cannot smuggle variables such as
+ * GIT_CONFIG_* into git.
  */
-function cgiEnvironment(r: BackendRequest): NodeJS.ProcessEnv {
-  const { req, target } = r;
+function gitCommand(r: BackendRequest, protocol: string | undefined): GitCommand {
+  const { target } = r;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    GIT_PROJECT_ROOT: r.reposDir,
-    GIT_HTTP_EXPORT_ALL: "1",
-    PATH_INFO: `/${target.project}/${target.repository}.git/${target.endpoint}`,
-    QUERY_STRING: target.endpoint === "info/refs" ? `service=${target.service}` : "",
-    REQUEST_METHOD: req.method ?? "GET",
     REMOTE_USER: r.remoteUser,
     REMOTE_ADDR: r.remoteAddr,
-    GATEWAY_INTERFACE: "CGI/1.1",
+    // As http-backend sets them: the pusher in reflogs.
+    GIT_COMMITTER_NAME: r.remoteUser,
+    GIT_COMMITTER_EMAIL: `${r.remoteUser}@http.${r.remoteAddr || "(none)"}`,
   };
-  const contentType = req.headers["content-type"];
-  if (contentType) env.CONTENT_TYPE = contentType;
-  // A chunked body has no length: git http-backend then reads to end of input.
-  const length = req.headers["content-length"];
-  if (length && /^\d+$/.test(length) && !req.headers["transfer-encoding"]) env.CONTENT_LENGTH = length;
-  const encoding = req.headers["content-encoding"];
-  if (encoding === "gzip" || encoding === "x-gzip") env.HTTP_CONTENT_ENCODING = encoding;
-  const protocol = req.headers["git-protocol"];
-  if (typeof protocol === "string" && protocol.length <= 256 && GIT_PROTOCOL.test(protocol)) env.GIT_PROTOCOL = protocol;
-  return { ...env, ...r.hookEnv };
-}
-
-function parseCgiHeaders(block: string): { status: number; headers: [string, string][] } {
-  let status = 200;
-  const headers: [string, string][] = [];
-  for (const line of block.split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim();
-    const value = line.slice(colon + 1).trim();
-    if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 500;
-    else headers.push([name, value]);
-  }
-  return { status, headers };
+  if (protocol) env.GIT_PROTOCOL = protocol;
+  return {
+    service: target.service === "git-upload-pack" ? "upload-pack" : "receive-pack",
+    advertise: target.endpoint === "info/refs",
+    directory: path.join(r.reposDir, target.project, `${target.repository}.git`),
+    env: { ...env, ...r.hookEnv },
+  };
 }
 
 /**
- * Runs `git http-backend` for one authorised request, streaming the request body in and the
- * response out with backpressure (pipe), and stopping git when the client goes away.
- * Resolves when the response is over.
+ * Serves one authorised request the way git http-backend does, without it: git upload-pack or
+ * receive-pack runs directly in stateless-RPC mode (one program start per request instead of
+ * two or three), this process writes http-backend's headers and, for the advertisement of
+ * protocols 0 and 1, its "# service=…" line, and inflates a gzip request body itself. The
+ * request body streams into git and git's answer out with backpressure (pipe); git is stopped
+ * when the client goes away. Resolves when the response is over.
  */
-export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
-  const { req, res, logger } = r;
+export async function serveGit(r: BackendRequest): Promise<void> {
+  const { req, res, logger, target } = r;
   // A client gone while we authenticated or connected has already fired 'close': check, or git
   // would run with nobody to stop it.
   const clientGone = () => res.destroyed || req.destroyed;
   if (clientGone()) return;
+  const protocol = gitProtocol(req);
+  const command = gitCommand(r, protocol);
   let run: GitRun;
   try {
-    run = await r.host.run(cgiEnvironment(r));
+    run = await r.host.run(command);
   } catch (error) {
-    logger.error({ err: error }, "could not run git http-backend");
+    logger.error({ err: error }, `could not run git ${command.service}`);
     res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("Internal error running git\n");
     return;
@@ -93,12 +108,12 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
     return;
   }
   void run.exited.then(({ code, stderr }) => {
-    if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, "git http-backend failed");
+    if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, `git ${command.service} failed`);
   });
+  const kind = command.advertise ? "advertisement" : "result";
+  res.writeHead(200, [...NO_CACHE, "Content-Type", `application/x-${target.service}-${kind}`]);
+  if (command.advertise && protocolVersion(protocol) !== 2) res.write(`${pktLine(`# service=${target.service}\n`)}0000`);
   return new Promise((resolve) => {
-    let headersDone = false;
-    let pending = Buffer.alloc(0);
-
     let received = 0;
     let sent = 0;
     res.once("close", () => {
@@ -107,46 +122,38 @@ export async function serveWithHttpBackend(r: BackendRequest): Promise<void> {
       r.onTraffic?.(received, sent);
       resolve();
     });
-    req.pipe(stream);
     if (r.onTraffic) {
       req.on("data", (chunk: Buffer) => (received += chunk.length));
       stream.on("data", (chunk: Buffer) => (sent += chunk.length));
+    }
+    const encoding = req.headers["content-encoding"];
+    if (command.advertise) {
+      stream.end(); // an advertisement reads nothing (http-backend closes git's input)
+      req.resume();
+    } else if (encoding === "gzip" || encoding === "x-gzip") {
+      const gunzip = zlib.createGunzip();
+      // A corrupt body: git gets the end of its input and fails, as with http-backend's inflate.
+      gunzip.on("error", (error) => {
+        logger.debug({ err: error }, "gzip request body could not be inflated");
+        stream.end();
+      });
+      req.pipe(gunzip).pipe(stream);
+    } else {
+      req.pipe(stream);
     }
     stream.on("error", (error) => {
       logger.warn({ err: error }, "git process host connection failed");
       stream.destroy();
     });
-
-    const onData = (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      // latin1 maps each byte to one character, so string offsets are byte offsets.
-      const text = pending.toString("latin1");
-      const end = HEADER_END.exec(text);
-      if (!end) {
-        if (pending.length > MAX_CGI_HEADER_BYTES) stream.destroy();
-        return;
-      }
-      headersDone = true;
-      stream.off("data", onData);
-      const { status, headers } = parseCgiHeaders(text.slice(0, end.index));
-      // Flat [name, value, …]: Node merges that form (not a list of pairs) with headers already
-      // set on the response, such as Strict-Transport-Security over TLS.
-      res.writeHead(status, headers.flat());
-      const rest = pending.subarray(end.index + end[0].length);
-      if (rest.length > 0) res.write(rest);
-      stream.pipe(res);
-    };
-    stream.on("data", onData);
+    stream.pipe(res);
     stream.resume();
+    // Closed without an end (host crash, reset): cut the response so git sees the failure
+    // instead of waiting forever (there is no request timeout on git routes).
     stream.on("close", () => {
-      if (headersDone) {
-        // Closed without an end (host crash, reset): cut the response so git sees the failure
-        // instead of waiting forever (there is no request timeout on git routes).
-        if (!res.writableEnded) res.destroy();
-        return;
-      }
-      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
-      res.end("git http-backend produced no response\n");
+      if (!res.writableEnded) res.destroy();
     });
   });
 }
+
+/** The former name, while routes.ts still imports it. */
+export const serveWithHttpBackend = serveGit;

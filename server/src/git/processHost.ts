@@ -8,9 +8,19 @@ import type { Logger } from "pino";
 
 const CHILD_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "processHostChild.mjs");
 
+/** One git program for one request: the host runs only these two, in stateless-RPC mode. */
+export interface GitCommand {
+  service: "upload-pack" | "receive-pack";
+  /** The advertisement (GET info/refs): --http-backend-info-refs. */
+  advertise: boolean;
+  /** The bare repository's absolute path. */
+  directory: string;
+  env: NodeJS.ProcessEnv;
+}
+
 export interface GitRun {
   /**
-   * Connected to git's stdin and stdout: request body in, CGI output out. Paused: call
+   * Connected to git's stdin and stdout: request body in, git's answer out. Paused: call
    * resume() (or pipe it) once listening.
    */
   stream: net.Socket;
@@ -21,7 +31,7 @@ export interface GitRun {
 }
 
 /**
- * Starts `git http-backend` processes through a small companion process (see
+ * Starts `git upload-pack` / `git receive-pack` processes through a small companion process (see
  * processHostChild.mjs for why), restarting it if it ever dies.
  */
 export class GitProcessHost {
@@ -73,7 +83,7 @@ export class GitProcessHost {
     await (this.ready ?? this.start());
   }
 
-  async run(env: NodeJS.ProcessEnv): Promise<GitRun> {
+  async run(command: GitCommand): Promise<GitRun> {
     await this.ensureStarted();
     const id = this.nextId++;
     const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => this.pending.set(id, resolve));
@@ -94,7 +104,7 @@ export class GitProcessHost {
         stream.once("close", () => reject(new Error("git process host closed the connection")));
       });
       stream.pause();
-      stream.write(`${JSON.stringify({ id, env })}\n`);
+      stream.write(`${JSON.stringify({ id, command })}\n`);
       await started;
     } catch (error) {
       this.starting.delete(id);

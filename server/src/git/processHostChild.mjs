@@ -1,12 +1,14 @@
-// The git process host: a deliberately tiny process that starts `git http-backend` for the
-// service. Plain JavaScript run without any loader, so that it stays small: forking from a
+// The git process host: a deliberately tiny process that starts `git upload-pack` and
+// `git receive-pack` (stateless RPC, as git http-backend would) for the service. Plain
+// JavaScript run without any loader, so that it stays small: forking from a
 // process costs time in proportion to its memory (measured here: ~2 ms per spawn from a
 // 50 MB process, ~19 ms from a 250 MB one), and the service itself is large.
 //
 // Protocol, one Unix-socket connection per git request:
-//   service → host: one JSON line {"id","env"}, and nothing more until git has started
+//   service → host: one JSON line {"id","command":{"service","advertise","directory","env"}},
+//                   and nothing more until git has started
 //   host: starts git with the connection itself as its stdin and stdout, so the request body
-//         and git's CGI output flow between the service and git with no copy in this
+//         and git's answer flow between the service and git with no copy in this
 //         process; it closes its own end at once, so the stream ends when git exits
 //   host → service (IPC): {"id","started"} once git has the connection (the service then
 //                         sends the body), {"id","code","stderr"} once git has exited
@@ -20,19 +22,31 @@ const socketPath = process.argv[2];
 const MAX_HEADER = 256 * 1024;
 const running = new Map();
 
-// `git http-backend` is the git wrapper exec'ing git-http-backend: two program starts per
-// request. Started directly (as nginx + fcgiwrap do) it saves ~2 ms on every git request.
-function resolveBackend() {
+// `git upload-pack` is the git wrapper exec'ing git-upload-pack: two program starts per
+// request. Started directly from git's exec path it is one.
+function resolveProgram(service) {
   try {
     const execPath = execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim();
-    const direct = path.join(execPath, "git-http-backend");
+    const direct = path.join(execPath, `git-${service}`);
     fs.accessSync(direct, fs.constants.X_OK);
     return { file: direct, args: [] };
   } catch {
-    return { file: "git", args: ["http-backend"] };
+    return { file: "git", args: [service] };
   }
 }
-const backend = resolveBackend();
+const programs = new Map([
+  ["upload-pack", resolveProgram("upload-pack")],
+  ["receive-pack", resolveProgram("receive-pack")],
+]);
+
+/** The program and arguments for a command from the service; only the two services, nothing else. */
+function commandLine(command) {
+  const program = programs.get(command?.service);
+  if (!program || typeof command.directory !== "string" || !path.isAbsolute(command.directory)) return undefined;
+  const args = [...program.args, "--stateless-rpc", ...(command.advertise === true ? ["--http-backend-info-refs"] : [])];
+  // "--": the directory is never read as an option.
+  return { file: program.file, args: [...args, "--", command.directory], env: command.env };
+}
 
 const server = net.createServer({ allowHalfOpen: true }, (socket) => {
   let buffered = Buffer.alloc(0);
@@ -48,24 +62,25 @@ const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       socket.destroy(); // body bytes before git started: a protocol error
       return;
     }
-    const { id, env } = JSON.parse(buffered.subarray(0, newline).toString("utf8"));
+    const { id, command } = JSON.parse(buffered.subarray(0, newline).toString("utf8"));
     // Synchronously, before this process reads any more: spawn() stops reading the
     // connection, whose bytes are git's from here on.
-    start(socket, id, env);
+    start(socket, id, commandLine(command));
   };
   socket.on("data", onData);
   socket.on("error", () => socket.destroy());
 });
 
-function start(socket, id, env) {
+function start(socket, id, line) {
   let child;
   try {
-    // libuv keeps sockets non-blocking; git expects a blocking stdin (http-backend spins on a
-    // short read). This process never reads or writes the connection again.
+    if (!line) throw new Error("not a git command this host runs");
+    // libuv keeps sockets non-blocking; git expects a blocking stdin (it would spin on a short
+    // read). This process never reads or writes the connection again.
     socket._handle.setBlocking(true);
     // In its own process group, so that a signal to the service's group (see below) does not
     // cut a push the service is letting finish.
-    child = spawn(backend.file, backend.args, { env, stdio: [socket, socket, "pipe"], detached: true });
+    child = spawn(line.file, line.args, { env: line.env, stdio: [socket, socket, "pipe"], detached: true });
   } catch (error) {
     socket.destroy();
     process.send?.({ id, code: null, stderr: String(error) });
