@@ -161,10 +161,7 @@ describe("push protection: a push carrying a live token is refused", () => {
 
   it("refuses for every live token of the push at once, in an annotated tag's message too", async () => {
     const [one, two, three] = [await createToken(bob), await createToken(bob), await createToken(bob)];
-    const { dir, push, made } = await branchWith([
-      { files: { "one.txt": one.token } },
-      { files: { "sub/dir/two.txt": `x ${two.token} y` } },
-    ]);
+    const { dir, made } = await branchWith([{ files: { "one.txt": one.token } }, { files: { "sub/dir/two.txt": `x ${two.token} y` } }]);
     await gitOk(["tag", "-a", "v1", "-m", `release, deployed with ${three.token}`], { cwd: dir });
     const result = await git(["push", "origin", "--follow-tags", "HEAD:refs/heads/two-leaks", "refs/tags/v1"], { cwd: dir });
     assert.notEqual(result.code, 0);
@@ -177,18 +174,31 @@ describe("push protection: a push carrying a live token is refused", () => {
     assert.equal(await refOnDisk(bare(), "refs/tags/v1"), null);
   });
 
+  it("refuses a live token in the name of a branch the push creates", async () => {
+    const t = await createToken(bob);
+    const { dir, made } = await branchWith([{}]);
+    const result = await git(["push", "origin", `HEAD:refs/heads/fix-${t.token}`], { cwd: dir });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      new RegExp(`in commit ${made[0]!.slice(0, 12)}, \\(the name of refs/heads/fix-clapat_…${t.token.slice(-4)}\\)`),
+    );
+    assert.equal((await tokenOf(bob, t.id)).active, false);
+  });
+
   it("only scans what the push adds: a token already in the repository's history does not block later pushes", async () => {
     const old = await createToken(bob);
     await admin.patch("/repositories/acme/widgets", { pushProtection: "false" });
-    const first = await branchWith([{ files: { "legacy.txt": `${old.token}\n` } }]);
+    const body = "a line of text that stays the same\n".repeat(200);
+    const first = await branchWith([{ files: { "legacy.txt": `${old.token}\n${body}` } }]);
     assert.equal((await first.push()).code, 0, "pushed while protection was off");
     await admin.patch("/repositories/acme/widgets", { pushProtection: "inherit" });
     await gitOk(["commit", "-q", "--allow-empty", "-m", "more"], { cwd: first.dir });
     const again = await first.push();
     assert.equal(again.code, 0, again.stderr);
-    // An edit of that file: git sends the new blob as a delta, and the old blob (with the token)
-    // comes along as the base of a thin pack. It is not new, so it does not count.
-    fs.appendFileSync(path.join(first.dir, "legacy.txt"), `${"more text\n".repeat(200)}`);
+    // The token taken out of that file: the push carries a new blob without it. (Were the old blob
+    // sent along as a thin pack's base, it would still not count: objectsAlreadyStored in scan.ts.)
+    fs.writeFileSync(path.join(first.dir, "legacy.txt"), `token removed\n${body}`);
     await gitOk(["commit", "-qam", "edit legacy.txt"], { cwd: first.dir });
     const edited = await first.push();
     assert.equal(edited.code, 0, edited.stderr);

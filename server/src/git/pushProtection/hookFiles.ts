@@ -16,8 +16,9 @@ const PRE_RECEIVE = `#!/bin/bash
 [ -z "$CLARIVE_PUSH_NOTICE" ] || printf '%s\\n' "$CLARIVE_PUSH_NOTICE" >&2
 [ -n "$CLARIVE_PUSH_NONCE" ] || exit 0
 tips=()
+refs=()
 while read -r old new ref; do
-  case $new in *[!0]*) tips+=("$new") ;; esac
+  case $new in *[!0]*) tips+=("$new") refs+=("$ref") ;; esac
 done
 [ \${#tips[@]} -gt 0 ] || exit 0
 refuse() {
@@ -26,7 +27,7 @@ refuse() {
 }
 # In braces: exec's own 2>/dev/null would silence the rest of the hook.
 { exec 3<>"/dev/tcp/127.0.0.1/$CLARIVE_HOOK_PORT"; } 2>/dev/null || refuse "push protection is not reachable"
-printf '%s\\n%s\\n%s\\n' "$CLARIVE_PUSH_NONCE" "$GIT_QUARANTINE_PATH" "\${tips[*]}" >&3
+printf '%s\\n%s\\n%s\\n%s\\n' "$CLARIVE_PUSH_NONCE" "$GIT_QUARANTINE_PATH" "\${tips[*]}" "\${refs[*]}" >&3
 IFS= read -r -t 600 verdict <&3 || refuse "push protection did not answer"
 while IFS= read -r -t 60 line <&3; do printf '%s\\n' "$line" >&2; done
 [ "$verdict" = accept ]

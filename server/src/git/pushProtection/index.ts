@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { PAT_PREFIX, redactSecrets, SECRET_BODY_LENGTH } from "@clarive/shared";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
@@ -27,6 +28,8 @@ interface HookReport {
   nonce: string;
   quarantine: string;
   tips: string[];
+  /** The refs the push creates or moves: a token in a branch or tag name is a leak too. */
+  refs: string[];
 }
 
 interface HookAnswer {
@@ -42,6 +45,9 @@ export interface PushRegistration {
 }
 
 const MAX_REPORT_BYTES = 64 * 1024;
+/** Stands for "a ref name" where a candidate's objects are listed: no stored object has this id. */
+const REF_NAME = "ref-name";
+const TOKEN_SHAPE = new RegExp(`${PAT_PREFIX}[0-9A-Za-z]{${SECRET_BODY_LENGTH}}`, "g");
 const short = (commit: string) => commit.slice(0, 12);
 
 /**
@@ -109,7 +115,7 @@ export class PushProtection {
     }
   }
 
-  /** The hook sends three lines (nonce, quarantine folder, new tips) and reads the verdict, then git's lines. */
+  /** The hook sends four lines (nonce, quarantine folder, new tips, their refs) and reads the verdict, then git's lines. */
   private serve(socket: net.Socket): void {
     let input = "";
     socket.setEncoding("latin1");
@@ -118,10 +124,11 @@ export class PushProtection {
       input += chunk;
       if (input.length > MAX_REPORT_BYTES) return socket.destroy();
       const lines = input.split("\n");
-      if (lines.length < 4) return;
+      if (lines.length < 5) return;
       socket.off("data", onData);
-      const [nonce = "", quarantine = "", tips = ""] = lines;
-      void this.answer({ nonce, quarantine, tips: tips.split(" ").filter(Boolean) }).then((answer) =>
+      const [nonce = "", quarantine = "", tips = "", refs = ""] = lines;
+      const words = (line: string) => line.split(" ").filter(Boolean);
+      void this.answer({ nonce, quarantine, tips: words(tips), refs: words(refs) }).then((answer) =>
         socket.end([answer.accept ? "accept" : "refuse", ...answer.lines, ""].join("\n")),
       );
     };
@@ -143,7 +150,7 @@ export class PushProtection {
     const objects = { repositoryPath: push.repositoryPath, quarantine: report.quarantine, tips: report.tips };
     const env = gitEnvironmentFor(objects);
     if (!env?.GIT_OBJECT_DIRECTORY) throw new Error(`not a quarantine folder of ${push.repositoryPath}: ${report.quarantine}`);
-    const candidates = await scanQuarantine(push.repositoryPath, env.GIT_OBJECT_DIRECTORY);
+    const candidates = [...(await scanQuarantine(push.repositoryPath, env.GIT_OBJECT_DIRECTORY)), ...tokensInRefNames(report)];
     if (candidates.length === 0) return { accept: true, lines: [] };
     let live = await findLiveSecretsInPush(
       this.deps.db,
@@ -158,7 +165,14 @@ export class PushProtection {
     live = live.filter((l) => (foundIn.get(l.secret) ?? []).some((id) => !stored.has(id)));
     if (live.length === 0) return { accept: true, lines: [] };
     const leaks: LeakFound[] = [];
-    for (const secret of live) leaks.push({ ...secret, ...(await locateSecret(objects, secret.secret)) });
+    for (const secret of live) {
+      const inRef = report.refs.findIndex((ref) => ref.includes(secret.secret));
+      const where =
+        inRef >= 0
+          ? { commit: report.tips[inRef] ?? "unknown", path: `(the name of ${redactSecrets(report.refs[inRef] ?? "")})` }
+          : await locateSecret(objects, secret.secret);
+      leaks.push({ ...secret, ...where });
+    }
     await recordLeakedTokens(this.deps.db, push, leaks);
     // Refused everywhere before git prints the refusal (DESIGN §7).
     await this.deps.gitAccess.settleChanges();
@@ -168,6 +182,11 @@ export class PushProtection {
     );
     return { accept: false, lines: refusalLines(leaks) };
   }
+}
+
+/** Ref names are searched as text; they are not objects, so "already stored" never applies (see REF_NAME). */
+function tokensInRefNames(report: HookReport): { secret: string; objectIds: string[] }[] {
+  return report.refs.flatMap((ref) => [...ref.matchAll(TOKEN_SHAPE)].map(([secret]) => ({ secret, objectIds: [REF_NAME] })));
 }
 
 function refusalLines(leaks: LeakFound[]): string[] {
