@@ -15,6 +15,8 @@ describe("configuration", () => {
     assert.equal(config.trustProxy, false);
     assert.equal(config.tls, undefined);
     assert.equal(config.httpRedirectPort, undefined);
+    assert.equal(config.metrics, undefined);
+    assert.equal(config.shutdownTimeoutMs, 30_000);
   });
 
   it("reads every variable", () => {
@@ -31,6 +33,9 @@ describe("configuration", () => {
       TLS_CERT_FILE: "/etc/clarive/chain.pem",
       TLS_KEY_FILE: "/etc/clarive/key.pem",
       HTTP_REDIRECT_PORT: "8081",
+      METRICS_PORT: "9100",
+      METRICS_HOST: "10.0.0.5",
+      SHUTDOWN_TIMEOUT: "12.5",
     });
     assert.deepEqual(
       { ...config },
@@ -46,6 +51,8 @@ describe("configuration", () => {
         trustProxy: true,
         tls: { certFile: "/etc/clarive/chain.pem", keyFile: "/etc/clarive/key.pem" },
         httpRedirectPort: 8081,
+        metrics: { port: 9100, host: "10.0.0.5" },
+        shutdownTimeoutMs: 12_500,
       },
     );
   });
@@ -57,5 +64,29 @@ describe("configuration", () => {
         error instanceof ConfigError &&
         ["PORT", "DATABASE_URL", "LOG_LEVEL", "PUBLIC_URL", "TRUST_PROXY"].every((name) => error.message.includes(name)),
     );
+  });
+
+  it("puts the metrics listener on HOST unless METRICS_HOST says otherwise", () => {
+    assert.deepEqual(parseConfig({ HOST: "0.0.0.0", METRICS_PORT: "9100" }).metrics, { port: 9100, host: "0.0.0.0" });
+  });
+
+  it("refuses bad METRICS_PORT, METRICS_HOST and SHUTDOWN_TIMEOUT values, naming each", () => {
+    const refuses = (env: Record<string, string>, variable: string, words: RegExp) =>
+      assert.throws(
+        () => parseConfig(env),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(variable) && words.test(error.message),
+        JSON.stringify(env),
+      );
+    refuses({ METRICS_PORT: "metrics" }, "METRICS_PORT", /port number/);
+    refuses({ METRICS_PORT: "70000" }, "METRICS_PORT", /65535/);
+    refuses({ PORT: "9000", METRICS_PORT: "9000" }, "METRICS_PORT", /must differ from PORT/);
+    refuses({ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST", /needs METRICS_PORT/);
+    refuses({ SHUTDOWN_TIMEOUT: "soon" }, "SHUTDOWN_TIMEOUT", /number of seconds/);
+    refuses({ SHUTDOWN_TIMEOUT: "-1" }, "SHUTDOWN_TIMEOUT", /number of seconds/);
+    refuses({ SHUTDOWN_TIMEOUT: "7200" }, "SHUTDOWN_TIMEOUT", /at most 3600/);
+  });
+
+  it("takes SHUTDOWN_TIMEOUT=0 as: cut running requests at once", () => {
+    assert.equal(parseConfig({ SHUTDOWN_TIMEOUT: "0" }).shutdownTimeoutMs, 0);
   });
 });
