@@ -135,6 +135,9 @@ export interface UpdateTokenRequest {
   permission?: TokenPermission;
   active?: boolean;
   allowedIps?: string[];
+  /** A new expiry (one of the two), counted from now and bounded by maxLifetimeDays like a new token's. */
+  expiresInDays?: number;
+  expiresAt?: string;
 }
 
 export interface AuditEventDto {

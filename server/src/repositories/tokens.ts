@@ -27,7 +27,9 @@ export const findTokenOfUser = (db: Queryable, userId: number, id: number): Prom
 export async function updateToken(
   db: Queryable,
   id: number,
-  changes: Partial<Pick<TokenRow, "description" | "permission" | "all_repositories" | "active" | "allowed_ips">>,
+  changes: Partial<
+    Pick<TokenRow, "description" | "permission" | "all_repositories" | "active" | "allowed_ips" | "expires_at" | "lifetime_seconds">
+  >,
 ): Promise<TokenRow> {
   const [row] = await db<TokenRow>("personal_access_tokens")
     .where({ id })

@@ -30,7 +30,7 @@ export function registerTokenRoutes(api: Api): void {
     operationId: "createToken",
     summary: "Create a personal access token; the response is the only time the secret is shown",
     description:
-      "Creates a personal access token for git over HTTP. Give exactly one of `expiresInDays` or `expiresAt`, within the server's `maxLifetimeDays`. `repositories` limits the token to those repositories (each must be one you can reach); empty or absent means all you can reach, now and later. The secret (`token`) is in this answer only (`Cache-Control: no-store`): use it as the password for git. Refused with 403 `pat_auth_disabled` while tokens are turned off everywhere.",
+      "Creates a personal access token for git over HTTP. Give exactly one of `expiresInDays` or `expiresAt`, within the server's `maxLifetimeDays`. `repositories` limits the token to those repositories (each must be one you can reach); empty or absent means all you can reach, now and later. `allowedIps` limits the addresses git may use it from (IPv4/IPv6 addresses or CIDR ranges; an invalid entry is a 400 naming it). The secret (`token`) is in this answer only (`Cache-Control: no-store`): use it as the password for git. Refused with 403 `pat_auth_disabled` while tokens are turned off everywhere.",
     tag: "tokens",
     auth: "user",
     body: CreateTokenBody,
@@ -71,9 +71,9 @@ export function registerTokenRoutes(api: Api): void {
     method: "patch",
     path: "/tokens/{id}",
     operationId: "updateToken",
-    summary: "Edit description, scope or permission, or activate/deactivate",
+    summary: "Edit description, scope, permission, allowed addresses or expiry, or activate/deactivate",
     description:
-      "Changes the fields given in the body; the others keep their values. `active: false` deactivates the token: every instance refuses it before this answer is sent; `active: true` makes it work again (until it expires). Changes are audited.",
+      "Changes the fields given in the body; the others keep their values. `active: false` deactivates the token: every instance refuses it before this answer is sent; `active: true` makes it work again (until it expires). `allowedIps` replaces the token's IP allow-list (an empty list: anywhere). `expiresInDays` or `expiresAt` gives it a new expiry, counted from now and bounded by `maxLifetimeDays` exactly, as at creation. Changes are audited.",
     tag: "tokens",
     auth: "user",
     params: IdParams,
@@ -81,11 +81,12 @@ export function registerTokenRoutes(api: Api): void {
     examples: {
       deactivate: { summary: "Deactivate the token", value: { active: false } },
       narrow: { summary: "Read-only, one repository", value: { repositories: ["acme/widgets"], permission: "read" } },
+      pin: { summary: "Only from the office network", value: { allowedIps: ["192.0.2.0/24", "2001:db8::/32"] } },
     },
     success: { status: 200, description: "The token after the change", schema: TokenSchema },
-    errors: ["token_not_found", "invalid_repository_scope"],
+    errors: ["token_not_found", "invalid_repository_scope", "invalid_expiration"],
     handler: async ({ caller, params, body, meta }) =>
-      presentToken(await updateOwnToken(db, caller, params.id, body, meta), new Date(clock.now())),
+      presentToken(await updateOwnToken(db, caller, params.id, body, meta, new Date(clock.now())), new Date(clock.now())),
   });
 
   api.route({

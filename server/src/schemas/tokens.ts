@@ -34,6 +34,17 @@ const AllowedIps = z
     example: ["192.0.2.0/24", "2001:db8::/32", "203.0.113.7"],
   });
 
+const ExpiresInDays = z
+  .number()
+  .int()
+  .openapi({ description: `${MIN_EXPIRY_DAYS}–${MAX_EXPIRY_DAYS} days from now, at most the server's maxLifetimeDays` });
+const ExpiresAt = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .openapi({
+    description: `Alternative to expiresInDays: an ISO 8601 date (midnight UTC) or date-time, exactly ${MIN_EXPIRY_DAYS} days to maxLifetimeDays from now`,
+  });
+
 export const RecentIpSchema = z
   .object({
     ip: z.string().openapi({ description: "A client address the token was used from", example: "203.0.113.7" }),
@@ -88,18 +99,8 @@ export const CreatedTokenSchema = TokenSchema.extend({
 export const CreateTokenBody = z
   .strictObject({
     description: Description,
-    expiresInDays: z
-      .number()
-      .int()
-      .openapi({ description: `${MIN_EXPIRY_DAYS}–${MAX_EXPIRY_DAYS} days, at most the server's maxLifetimeDays` })
-      .optional(),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .or(z.iso.date())
-      .openapi({
-        description: `Alternative to expiresInDays: an ISO 8601 date (midnight UTC) or date-time, exactly ${MIN_EXPIRY_DAYS} days to maxLifetimeDays from now`,
-      })
-      .optional(),
+    expiresInDays: ExpiresInDays.optional(),
+    expiresAt: ExpiresAt.optional(),
     repositories: Scope.optional(),
     permission: Permission,
     allowedIps: AllowedIps.optional(),
@@ -116,6 +117,8 @@ export const UpdateTokenBody = z
       .optional()
       .openapi({ description: "false deactivates the token at once; true makes it work again until it expires" }),
     allowedIps: AllowedIps.optional(),
+    expiresInDays: ExpiresInDays.optional(),
+    expiresAt: ExpiresAt.optional(),
   })
   .openapi("UpdateTokenRequest") satisfies z.ZodType<UpdateTokenRequest>;
 

@@ -99,12 +99,7 @@ export async function createToken(
         "pat_auth_disabled",
       );
     }
-    const expiry = resolveExpiry(
-      input.expiresInDays !== undefined ? { expiresInDays: input.expiresInDays } : { expiresAt: new Date(input.expiresAt as string) },
-      settings.max_lifetime_days,
-      now,
-    );
-    if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");
+    const expiry = resolveLifetime(input, settings.max_lifetime_days, now);
     const repositoryIds = await resolveScope(trx, actor, input.repositories ?? []);
     const allowedIps = resolveAllowList(input.allowedIps ?? []);
     const token = generatePersonalAccessToken();
@@ -116,7 +111,7 @@ export async function createToken(
       token_hash: sha256Hex(token),
       token_hint: secretHint(token),
       expires_at: expiry.expiresAt,
-      lifetime_seconds: Math.round((expiry.expiresAt.getTime() - now.getTime()) / 1000),
+      lifetime_seconds: expiry.lifetimeSeconds,
       allowed_ips: allowedIps,
     });
     await replaceTokenScope(trx, row.id, repositoryIds);
@@ -132,22 +127,48 @@ export async function createToken(
   });
 }
 
+/**
+ * The expiry of `expiresInDays` or `expiresAt` (exactly one), within MIN_EXPIRY_DAYS and
+ * maxLifetimeDays of `now`, exactly; the lifetime it gives the token.
+ */
+function resolveLifetime(
+  input: { expiresInDays?: number | undefined; expiresAt?: string | undefined },
+  maxLifetimeDays: number,
+  now: Date,
+): { expiresAt: Date; lifetimeSeconds: number } {
+  if ((input.expiresInDays === undefined) === (input.expiresAt === undefined)) {
+    throw new ValidationError("Give exactly one of expiresInDays or expiresAt", undefined, "invalid_expiration");
+  }
+  const expiry = resolveExpiry(
+    input.expiresInDays !== undefined ? { expiresInDays: input.expiresInDays } : { expiresAt: new Date(input.expiresAt as string) },
+    maxLifetimeDays,
+    now,
+  );
+  if (!expiry.ok) throw new ValidationError(expiry.message, undefined, "invalid_expiration");
+  return { expiresAt: expiry.expiresAt, lifetimeSeconds: Math.round((expiry.expiresAt.getTime() - now.getTime()) / 1000) };
+}
+
 export async function updateOwnToken(
   db: Knex,
   actor: Actor,
   id: number,
   changes: UpdateTokenRequest,
   meta: RequestMeta,
+  now = new Date(),
 ): Promise<TokenView> {
   if (Object.values(changes).every((v) => v === undefined)) {
-    throw new ValidationError("Nothing to change: give description, repositories, permission, allowedIps and/or active");
+    throw new ValidationError("Nothing to change: give description, repositories, permission, allowedIps, an expiry and/or active");
   }
+  const changesExpiry = changes.expiresInDays !== undefined || changes.expiresAt !== undefined;
   return db.transaction(async (trx) => {
     const before = await requireOwnToken(trx, actor, id);
+    // A new expiry starts a new lifetime from now, bounded by today's policy like a new token's.
+    const expiry = changesExpiry ? resolveLifetime(changes, (await getGitSettings(trx)).max_lifetime_days, now) : undefined;
     const repositoryIds = changes.repositories === undefined ? undefined : await resolveScope(trx, actor, changes.repositories);
     const allowedIps = changes.allowedIps === undefined ? undefined : resolveAllowList(changes.allowedIps);
     const row = await updateToken(trx, id, {
       ...(allowedIps !== undefined && { allowed_ips: allowedIps }),
+      ...(expiry && { expires_at: expiry.expiresAt, lifetime_seconds: expiry.lifetimeSeconds }),
       ...(changes.description !== undefined && { description: changes.description }),
       ...(changes.permission !== undefined && { permission: changes.permission }),
       ...(changes.active !== undefined && { active: changes.active }),
@@ -155,7 +176,12 @@ export async function updateOwnToken(
     });
     if (repositoryIds !== undefined) await replaceTokenScope(trx, id, repositoryIds);
     const view = await withScope(trx, row);
-    const { active, ...edits } = { ...changes, ...(allowedIps !== undefined && { allowedIps }) };
+    const { active, expiresInDays: _days, expiresAt: _at, ...rest } = changes;
+    const edits = {
+      ...rest,
+      ...(allowedIps !== undefined && { allowedIps }),
+      ...(expiry && { expiresAt: expiry.expiresAt.toISOString() }),
+    };
     if (active !== undefined && active !== before.active) {
       const action: AuditAction = active ? "token.activated" : "token.deactivated";
       await audit(trx, actor, action, `token:${id}`, meta);
