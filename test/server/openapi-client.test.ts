@@ -45,8 +45,17 @@ interface Document {
 
 const NODE_MODULES = fileURLToPath(new URL("../../node_modules", import.meta.url));
 
-function operations(document: Document): { where: string; op: Operation }[] {
-  return Object.entries(document.paths).flatMap(([p, ops]) => Object.entries(ops).map(([m, op]) => ({ where: `${m} ${p}`, op })));
+function operations(document: Document): { method: string; path: string; where: string; op: Operation }[] {
+  return Object.entries(document.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method, path, where: `${method} ${path}`, op })),
+  );
+}
+
+/** Each request body an operation is tried with: its examples, an empty object, and JSON that does not parse. */
+function bodiesOf(op: Operation): (string | undefined)[] {
+  const media = op.requestBody?.content["application/json"];
+  if (!media) return [undefined];
+  return [...Object.values(media.examples ?? {}).map((e) => JSON.stringify(e.value)), "{}", "{"];
 }
 
 /** Redocly's `recommended` ruleset, the one `redocly lint` applies by default; offline (no external refs). */
@@ -250,6 +259,88 @@ describe("OpenAPI document for client generators", () => {
     assert.deepEqual(result.descriptions, ["from the generated client"]);
     assert.equal(result.missingStatus, 404);
     assert.equal(result.missingCode, "token_not_found");
+  });
+
+  it("answers every operation, whoever calls it, only with statuses and error codes the document lists", async () => {
+    const login = async (username: string, password: string): Promise<string> => {
+      const reply = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password }),
+      });
+      assert.equal(reply.status, 201);
+      return ((await reply.json()) as { apiKey: string }).apiKey;
+    };
+    const admin = await login("admin", ADMIN_PASSWORD);
+    const created = await fetch(`${server.url}/api/v1/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ username: "carol", password: "carol's passphrase" }),
+    });
+    assert.equal(created.status, 201);
+    const callers: [string, string | undefined][] = [
+      ["anonymous", undefined],
+      ["a user", await login("carol", "carol's passphrase")],
+      ["an administrator", admin],
+    ];
+    // In the document's order, but deletions after the rest and logging out last, so the examples
+    // meet the repositories, users and tokens the earlier ones created.
+    const rank = ({ method, path }: { method: string; path: string }) => (path.endsWith("/logout") ? 2 : method === "delete" ? 1 : 0);
+    const ordered = operations(document).sort((a, b) => rank(a) - rank(b));
+    const undocumented: string[] = [];
+    let requests = 0;
+    const seen = new Set<string>();
+    for (const { method, path: template, where, op } of ordered) {
+      const example = (name: string, where: string) => op.parameters?.find((p) => p.name === name && p.in === where)?.schema;
+      const url = template.replace(/\{(\w+)\}/g, (_, name: string) =>
+        encodeURIComponent(String((example(name, "path") as { example?: unknown } | undefined)?.example)),
+      );
+      const headerParams = Object.fromEntries(
+        (op.parameters ?? [])
+          .filter((p) => p.in === "header")
+          .map((p) => [p.name, String((p.schema as { example?: unknown } | undefined)?.example)]),
+      );
+      for (const [who, apiKey] of callers) {
+        for (const body of bodiesOf(op)) {
+          const reply = await fetch(`${server.url}${url}`, {
+            method: method.toUpperCase(),
+            headers: {
+              ...headerParams,
+              ...(apiKey && { authorization: `Bearer ${apiKey}` }),
+              ...(body !== undefined && { "content-type": "application/json" }),
+            },
+            ...(body !== undefined && { body }),
+          });
+          requests++;
+          const text = await reply.text();
+          const documented = op.responses[String(reply.status)];
+          seen.add(reply.status < 400 ? String(reply.status) : ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? "?"));
+          const tried = `${where} as ${who}${body === undefined ? "" : ` with ${body.slice(0, 60)}`}`;
+          if (!documented) {
+            undocumented.push(`${tried}: status ${reply.status} (${text.slice(0, 100)})`);
+          } else if (reply.status >= 400) {
+            const code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? "";
+            const codes = Object.keys(documented.content?.["application/json"]?.examples ?? {});
+            if (!codes.includes(code)) undocumented.push(`${tried}: ${reply.status} ${code}, documented: ${codes.join(" ")}`);
+          }
+        }
+      }
+    }
+    assert.ok(requests > 150, `${requests} requests`);
+    // The requests reach past the checks at the door: successes and the services' own refusals.
+    for (const answer of [
+      "200",
+      "201",
+      "204",
+      "unauthenticated",
+      "admin_required",
+      "validation_failed",
+      "invalid_json",
+      "token_not_found",
+    ]) {
+      assert.ok(seen.has(answer), `${answer} among ${[...seen].join(" ")}`);
+    }
+    assert.equal(undocumented.length, 0, `answers missing from the document (errors: in server/src/routes):\n${undocumented.join("\n")}`);
   });
 
   it("makes the generated client refuse, at compile time, a wrong body, an unknown path and an unknown field", () => {
