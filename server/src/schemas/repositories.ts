@@ -17,11 +17,9 @@ export const RepositorySchema = z
     pushProtection: RepositorySwitch.openapi({
       description: "Whether pushes carrying a live token are refused; 'inherit' follows the global pushProtection",
     }),
-    effectivePushProtection: z
-      .boolean()
-      .openapi({
-        description: "Whether pushes carrying a live token are refused here now: pushProtection, or the global one when it is 'inherit'",
-      }),
+    effectivePushProtection: z.boolean().openapi({
+      description: "Whether pushes carrying a live token are refused here now: pushProtection, or the global one when it is 'inherit'",
+    }),
     cloneUrl: z.string().openapi({
       description: "For git clone; git asks for a username and a personal access token",
       example: "http://127.0.0.1:8080/git/acme/widgets.git",

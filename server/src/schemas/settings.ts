@@ -24,12 +24,8 @@ export const UpdateGitSettingsBody = z
       .max(MAX_EXPIRY_DAYS)
       .optional()
       .openapi({ description: "The longest lifetime of tokens created or rotated from now on, in days" }),
-    pushProtection: z
-      .boolean()
-      .optional()
-      .openapi({
-        description:
-          "Refuse pushes that carry a live personal access token (the default for repositories whose pushProtection is 'inherit')",
-      }),
+    pushProtection: z.boolean().optional().openapi({
+      description: "Refuse pushes that carry a live personal access token (the default for repositories whose pushProtection is 'inherit')",
+    }),
   })
   .openapi("UpdateGitSettingsRequest");
