@@ -1,5 +1,7 @@
 /** Validation limits shared by the service and the extension, so both refuse the same input. */
 
+import { redactSecrets } from "./token-format";
+
 export const MIN_EXPIRY_DAYS = 7;
 export const MAX_EXPIRY_DAYS = 730;
 export const EXPIRY_PRESET_DAYS = [7, 30, 90, 365, 730] as const;
@@ -15,11 +17,15 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Why a project or repository name is refused, or null when it is fine. */
 export function nameProblem(kind: "project" | "repository", name: string): string | null {
+  // A token pasted where a name goes (a URL path) must never be echoed back in a message, a
+  // log or the audit trail: no name is shaped like one, and messages show only its hint.
+  if (/^clap(at|i)_/i.test(name)) return `${kind} names must not start with "clapat_" or "clapi_" (the prefixes of tokens and API keys)`;
+  const shown = redactSecrets(name);
   if (!NAME_PATTERN.test(name)) {
-    return `${kind} name "${name}" must start with a letter or digit and contain only letters, digits, '.', '_' or '-' (at most 100 characters)`;
+    return `${kind} name "${shown}" must start with a letter or digit and contain only letters, digits, '.', '_' or '-' (at most 100 characters)`;
   }
-  if (name.includes("..")) return `${kind} name "${name}" must not contain ".."`;
-  if (name.toLowerCase().endsWith(".git")) return `${kind} name "${name}" must not end in ".git"`;
+  if (name.includes("..")) return `${kind} name "${shown}" must not contain ".."`;
+  if (name.toLowerCase().endsWith(".git")) return `${kind} name "${shown}" must not end in ".git"`;
   return null;
 }
 

@@ -67,6 +67,23 @@ export function logWhenDone(logger: Logger, res: ServerResponse, started: number
 }
 
 /**
+ * The path as logged: anything shaped like a secret replaced by its hint, even when the client
+ * percent-encoded some of its characters (then the decoded path is logged, redacted).
+ */
+export function pathForLog(path: string): string {
+  const redacted = redactSecrets(path);
+  if (!path.includes("%")) return redacted;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return redacted;
+  }
+  const decodedRedacted = redactSecrets(decoded);
+  return decodedRedacted === decoded ? redacted : decodedRedacted;
+}
+
+/**
  * One line per request. Only the path is logged, with anything shaped like a secret replaced by
  * its hint: query strings and headers may carry secrets (a token pasted into a URL).
  */
@@ -75,7 +92,7 @@ export function requestLogMiddleware(logger: Logger): Middleware {
     logWhenDone(logger, ctx.res, performance.now(), () => ({
       method: ctx.method,
       // A token pasted into a URL path must not reach the log either.
-      path: redactSecrets(ctx.path),
+      path: pathForLog(ctx.path),
       ip: ctx.ip,
       user: (ctx.state.user as string | undefined) ?? null,
       error: (ctx.state.errorCode as string | undefined) ?? null,
