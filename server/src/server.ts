@@ -6,6 +6,7 @@ import { createApp } from "./app";
 import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
 import { databaseState } from "./db/readiness";
+import { anonymousGitRequest, gitChallengeListener } from "./git/challenge";
 import { GitProcessHost } from "./git/processHost";
 import { PushProtection } from "./git/pushProtection";
 import { systemClock } from "./lib/clock";
@@ -263,10 +264,17 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
     const metricsOnMainPort = config.metrics === undefined;
 
     await announceInitialAdmin(database, config, logger);
+    // git's anonymous first request of each command: its 401 challenge without Koa (git/challenge.ts).
+    const challengeHandle = gitChallengeListener(
+      { gitAccess, logger, trustProxy: config.trustProxy },
+      (req, res) => void koaHandle(req, res),
+    );
     ready.handle = (req, res) => {
+      let anonymousGit;
       if (isAuthHookRequest(req)) hookHandle(req, res);
       else if (isHealthRequest(req.url)) healthHandle(req, res);
       else if (metricsOnMainPort && req.url === METRICS_PATH) answerMetrics(req, res);
+      else if ((anonymousGit = anonymousGitRequest(req))) challengeHandle(req, res, anonymousGit);
       else void koaHandle(req, res);
     };
 
