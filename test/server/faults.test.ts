@@ -224,6 +224,39 @@ if (TEST_DB === "postgres") {
         assert.equal(messages(lines, "unhandled error"), 0);
       }
     });
+
+    it("answers within a bound while Postgres hangs (connections open, nothing answering), and serves again once it answers", async () => {
+      const live = await createToken(alice[0]!);
+      const url = (i: number) => `${servers[i]!.url}/git/${REPO}.git/info/refs?service=git-upload-pack`;
+      const basic = `Basic ${Buffer.from(`alice:${live.token}`).toString("base64")}`;
+      for (const i of [0, 1]) assert.equal((await fetch(url(i), { headers: { authorization: basic } })).status, 200);
+      cluster.freeze();
+      try {
+        await waitUntil(() => servers.every((s) => !s.gitAccess.cacheTrusted), 5000, "both caches distrusted");
+        const started = performance.now();
+        const answers = await Promise.all(
+          [0, 1].flatMap((i) => [
+            boundedFetch(url(i), { headers: { authorization: basic } }, BOUND_MS),
+            boundedFetch(`${servers[i]!.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${alice[i]!.apiKey}` } }, BOUND_MS),
+          ]),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        process.stdout.write(`      answered in ${seconds.toFixed(1)} s while Postgres hung\n`);
+        assert.deepEqual(
+          answers.map((a) => [a.status, a.hung]),
+          [
+            [503, false],
+            [503, false],
+            [503, false],
+            [503, false],
+          ],
+        );
+      } finally {
+        cluster.thaw();
+      }
+      await waitUntil(async () => (await fetch(url(0), { headers: { authorization: basic } })).status === 200, 30_000, "serving again");
+      await waitUntil(async () => (await fetch(url(1), { headers: { authorization: basic } })).status === 200, 30_000, "serving again");
+    });
   });
 }
 

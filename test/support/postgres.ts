@@ -18,6 +18,13 @@ export interface PostgresCluster {
   crash(): Promise<void>;
   /** Starts the server again on the same port and data after crash(); resolves once it accepts connections. */
   resume(): Promise<void>;
+  /**
+   * SIGSTOP to the server and all its processes: connections stay open and new ones are taken
+   * by the kernel, but nothing answers (a hung server, or a network path that drops packets).
+   */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
   stop(): void;
 }
 
@@ -76,6 +83,8 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     port,
     crash: () => runAsync("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]),
     resume: () => runAsync("pg_ctl", startArgs),
+    freeze: () => serverProcesses(dataDir).forEach((pid) => process.kill(pid, "SIGSTOP")),
+    thaw: () => serverProcesses(dataDir).forEach((pid) => process.kill(pid, "SIGCONT")),
     stop: () => {
       try {
         run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
@@ -97,4 +106,22 @@ export async function createDatabase(adminUrl: string, name: string): Promise<st
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** The postmaster of the cluster in `dataDir` and its children (each in a session of its own, so no group to signal). */
+function serverProcesses(dataDir: string): number[] {
+  const postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const children = fs
+    .readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // /proc/<pid>/stat: "pid (name) state ppid …"; the name may hold spaces, not ")".
+        return fs.readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(postmaster);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
 }

@@ -20,6 +20,7 @@ describe("a database that cannot be reached", () => {
     ["a connection exception (class 08)", withCode("08006")],
     ["pg's ended connection, as knex words it", new Error("select 1 - Connection terminated unexpectedly")],
     ["pg's connect timeout", new Error("Connection terminated due to connection timeout")],
+    ["pg's statement deadline (a server that hangs)", new Error("select 1 - Query read timeout")],
     ["knex's acquire timeout", new KnexTimeoutError("Knex: Timeout acquiring a connection. The pool is probably full.")],
     // What PGlite throws for a statement once close() has begun (its _checkReady).
     ["an embedded database closing", new Error("PGlite is closing")],

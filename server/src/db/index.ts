@@ -33,8 +33,15 @@ export async function createDb(config: Pick<Config, "databaseUrl" | "dataDir">, 
   const { databaseUrl } = config;
   const availability = new DatabaseAvailability(logger);
   if (databaseUrl) {
-    const knex = watchAvailability(postgresKnex(databaseUrl, logger), availability);
-    await knex.migrate.latest({ migrationSource });
+    // Migrations on a pool of their own, without the service's statement deadline: one may
+    // rightly take longer (an index on a large table).
+    const migrator = postgresKnex(databaseUrl, logger);
+    try {
+      await migrator.migrate.latest({ migrationSource });
+    } finally {
+      await migrator.destroy();
+    }
+    const knex = watchAvailability(postgresKnex(databaseUrl, logger, QUERY_TIMEOUT_MS), availability);
     return {
       knex,
       kind: "postgres",
@@ -122,7 +129,14 @@ function knexLog(logger: Logger | undefined): Knex.Logger {
   };
 }
 
-function postgresKnex(connectionString: string, logger: Logger | undefined): Knex {
+/**
+ * The longest the service waits for one statement's answer. The service's statements take
+ * milliseconds; without a deadline, a server that hangs (or a network path that drops
+ * packets) would hold every request that reaches the database, git's included, for ever.
+ */
+const QUERY_TIMEOUT_MS = 15_000;
+
+function postgresKnex(connectionString: string, logger: Logger | undefined, queryTimeoutMs?: number): Knex {
   return knexFactory({
     client: "pg",
     log: knexLog(logger),
@@ -134,6 +148,7 @@ function postgresKnex(connectionString: string, logger: Logger | undefined): Kne
       // A server that takes the connection but never answers (shutting down, overloaded, a
       // half-open network path) fails a new connection after 5 s, well inside the acquire wait.
       connectionTimeoutMillis: 5000,
+      ...(queryTimeoutMs !== undefined && { query_timeout: queryTimeoutMs }),
       types: {
         getTypeParser: (oid: number, format: string) =>
           oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format as "text") as (value: string) => unknown),

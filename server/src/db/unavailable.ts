@@ -29,10 +29,12 @@ const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "25006"]);
 
 /**
  * pg reports a connection that ended without an SQLSTATE in words (knex prefixes the
- * statement: "select … - Connection terminated unexpectedly"); PGlite once close() has begun.
+ * statement: "select … - Connection terminated unexpectedly"), and so its own deadlines (a
+ * connection not answered in time, a statement not answered within query_timeout); PGlite
+ * once close() has begun.
  */
 const MESSAGES =
-  /Connection terminated|Connection ended unexpectedly|encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|PGlite is clos(?:ed|ing)/;
+  /Connection terminated|Connection ended unexpectedly|encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Query read timeout|PGlite is clos(?:ed|ing)/;
 
 interface ErrorLike {
   name?: unknown;
