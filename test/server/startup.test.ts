@@ -106,10 +106,8 @@ describe("start-up (npm start)", () => {
       const full = path.join(bare, file);
       fs.mkdirSync(path.dirname(full), { recursive: true });
       fs.writeFileSync(full, "x");
-      if (old) {
-        fs.utimesSync(full, twoHoursAgo, twoHoursAgo);
-        fs.utimesSync(path.dirname(full), twoHoursAgo, twoHoursAgo);
-      }
+      // The file and the folders it made, as a push killed two hours ago left them.
+      if (old) for (let at = full; at !== bare; at = path.dirname(at)) fs.utimesSync(at, twoHoursAgo, twoHoursAgo);
       return full;
     };
     const oldQuarantine = leave("objects/tmp_objdir-incoming-AbC123/pack/tmp_pack_XyZ", true);
