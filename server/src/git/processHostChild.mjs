@@ -78,9 +78,9 @@ function start(socket, id, line) {
     // libuv keeps sockets non-blocking; git expects a blocking stdin (it would spin on a short
     // read). This process never reads or writes the connection again.
     socket._handle.setBlocking(true);
-    // In its own process group, so that a signal to the service's group (see below) does not
-    // cut a push the service is letting finish.
-    child = spawn(line.file, line.args, { env: line.env, stdio: [socket, socket, "pipe"], detached: true });
+    // In the service's process group (not detached): whatever kills the whole group (a crash
+    // handler, SIGKILL after a stop timeout) must take git with it, or it is left spinning.
+    child = spawn(line.file, line.args, { env: line.env, stdio: [socket, socket, "pipe"] });
   } catch (error) {
     socket.destroy();
     process.send?.({ id, code: null, stderr: String(error) });
@@ -111,8 +111,9 @@ process.on("message", (message) => {
 
 server.listen(socketPath, () => process.send?.({ ready: true }));
 // The host lives exactly as long as the service: when the IPC channel closes, so does it.
-// A signal to the whole process group (Ctrl-C, systemd's default stop) is the service's to
-// handle: it drains running clones and pushes first, then disconnects, which ends this host.
+// A stop signal is the service's to handle: it drains running clones and pushes first, then
+// disconnects, which ends this host. (Sent to the whole group, as Ctrl-C does, it still stops
+// git itself: signal the service's process only, systemd KillMode=mixed.)
 process.on("SIGTERM", () => undefined);
 process.on("SIGINT", () => undefined);
 process.on("disconnect", () => {
