@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createConfig, lintFromString } from "@redocly/openapi-core";
 import openapiTS, { astToString } from "openapi-typescript";
 import ts from "typescript";
+import { Api } from "../../server/src/http/api";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../support/testServer";
 
 /** The parts of an OpenAPI document these checks read. */
@@ -341,6 +342,25 @@ describe("OpenAPI document for client generators", () => {
       assert.ok(seen.has(answer), `${answer} among ${[...seen].join(" ")}`);
     }
     assert.equal(undocumented.length, 0, `answers missing from the document (errors: in server/src/routes):\n${undocumented.join("\n")}`);
+  });
+
+  it("refuses, when the service starts, an operation whose operationId is taken or not camelCase", () => {
+    const api = new Api(server.api.deps);
+    const hook = {
+      method: "get",
+      path: "/example",
+      summary: "An example",
+      description: "An operation documented twice",
+      tag: "git",
+      auth: "none",
+      success: { status: 204, description: "Done" },
+    } as const;
+    api.document({ ...hook, operationId: "getExample" });
+    assert.throws(
+      () => api.document({ ...hook, path: "/other", operationId: "getExample" }),
+      /operationId "getExample" must be camelCase and unique/,
+    );
+    assert.throws(() => api.document({ ...hook, path: "/third", operationId: "get-example" }), /camelCase/);
   });
 
   it("makes the generated client refuse, at compile time, a wrong body, an unknown path and an unknown field", () => {
