@@ -10,6 +10,7 @@ import type { CommandDeps } from "./commands/deps";
 import { setRepositoryPatAccess, toggleGlobalPatAuth } from "./commands/admin";
 import { signIn, signOut } from "./commands/signIn";
 import { rotateToken } from "./commands/rotateToken";
+import { signOutAccount, switchAccount } from "./commands/accounts";
 import { editToken, removeToken, setTokenActive, type TokenTarget } from "./commands/tokenActions";
 import type { TokensState } from "./core/treeModel";
 import type { TokenFormPrefill } from "./core/tokenForm";
@@ -24,6 +25,7 @@ import type { RemoteStatus } from "./core/remoteStatus";
 import type { Ui } from "./ui/ui";
 import { CredentialsProviderRegistration, gitApi } from "./vscode/git";
 import { vscodeSettings } from "./vscode/settings";
+import { AUTH_PROVIDER_ID, ClariveAuthenticationProvider } from "./vscode/authProvider";
 import { RemoteStatusBar, STATUS_COMMAND } from "./vscode/statusBar";
 import { TokenDecorations, TokensTreeProvider } from "./vscode/tokensTree";
 import { WindowUi } from "./vscode/windowUi";
@@ -34,6 +36,8 @@ export interface ClariveTestHooks {
   tokensState(): TokensState;
   treeItems(): vscode.TreeItem[];
   checkExpiry(): Promise<TokenDto[]>;
+  /** The accounts VS Code's Accounts menu lists for Clarive ("user @ host"). */
+  accounts(): Promise<string[]>;
   /** The status bar item for the workspace remote, recomputed first. */
   remoteStatus(): Promise<RemoteStatus | undefined>;
 }
@@ -51,11 +55,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
 
   // clarive.caCertificate is read at each request: a changed setting applies without a reload.
   const transport = new Transport({ caCertificate: () => vscodeSettings.caCertificate() });
-  const session = new Session(context.secrets, (key, value) => vscode.commands.executeCommand("setContext", key, value), {
-    log,
-    fetch: transport.fetch,
-    caFile: () => transport.caFile(),
-  });
+  const session = new Session(
+    context.secrets,
+    (key, value) => vscode.commands.executeCommand("setContext", key, value),
+    {
+      log,
+      fetch: transport.fetch,
+      caFile: () => transport.caFile(),
+    },
+    context.workspaceState,
+  );
   const credentials = new GitCredentialStore(context.secrets);
   const warningDays = () => vscodeSettings.expiryWarningDays();
   const tree = new TokensTreeProvider(session, warningDays, () => void onSessionRejected());
@@ -123,8 +132,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
       }
     });
 
+  const accountsProvider = new ClariveAuthenticationProvider(
+    session,
+    async () => (await vscode.commands.executeCommand<boolean>("clarive.signIn")) === true,
+    (id) => signOutAccount(deps, id),
+  );
+  session.onDidChange(() => void accountsProvider.refresh());
+
   context.subscriptions.push(
     output,
+    accountsProvider,
+    vscode.authentication.registerAuthenticationProvider(AUTH_PROVIDER_ID, "Clarive", accountsProvider, { supportsMultipleAccounts: true }),
+    register("clarive.switchAccount", async () => {
+      const ok = await switchAccount(deps);
+      if (ok && session.signedIn) notifier.start();
+      return ok;
+    }),
     providerRegistration,
     vscode.window.registerFileDecorationProvider(decorations),
     vscode.window.createTreeView("clarive.tokens", { treeDataProvider: tree, showCollapseAll: false }),
@@ -210,6 +233,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
         tokensState: () => tree.currentState,
         treeItems: () => tree.getChildren(),
         checkExpiry: () => notifier.check(),
+        accounts: async () => (await accountsProvider.getSessions()).map((entry) => entry.account.label),
         remoteStatus: async () => {
           await statusBar.update();
           return statusBar.status;

@@ -1,14 +1,24 @@
 /**
- * Who is signed in where. The API key is kept only in SecretStorage (with its server URL, so a key
- * is never sent to another server); the user record is kept in memory. Every change goes through
- * here so the context keys (`clarive.signedIn`, `clarive.isAdmin`) never disagree with the state.
+ * Who is signed in where. API keys are kept only in SecretStorage (each with its server URL, so a
+ * key is never sent to another server); the user record is kept in memory. Several accounts (servers
+ * or users) can be kept, keyed by server URL and username; one is active per window (its id in the
+ * window's workspace state). Every change goes through here so the context keys
+ * (`clarive.signedIn`, `clarive.isAdmin`) never disagree with the state.
  */
 import type { UserDto } from "@clarive/shared";
 import { ClariveClient, type ClientOptions } from "./api/client";
 import { ApiError } from "./api/errors";
-import type { SecretStore, SetContext } from "./ui/stores";
+import { accountId, parseAccounts, type Account } from "./core/accounts";
+import type { KeyValueStore, SecretStore, SetContext } from "./ui/stores";
 
+export type { Account } from "./core/accounts";
+
+/** The active account of the last window that changed it: what a new window starts with. */
 export const SESSION_SECRET_KEY = "clarive.session";
+/** Every account kept: [{serverUrl, username, apiKey}]. */
+export const ACCOUNTS_SECRET_KEY = "clarive.accounts";
+/** In the window's workspace state: the id of the account active in that window. */
+export const ACTIVE_ACCOUNT_STATE_KEY = "clarive.activeAccount";
 
 interface StoredSession {
   serverUrl: string;
@@ -45,7 +55,54 @@ export class Session {
     private readonly secrets: SecretStore,
     private readonly setContext: SetContext,
     private readonly clientOptions: ClientOptions = {},
+    /** The window's own state (workspaceState), for its active account; none: the last one used. */
+    private readonly windowState?: KeyValueStore,
   ) {}
+
+  /** Every account kept, active or not. */
+  async accounts(): Promise<Account[]> {
+    return parseAccounts(await this.secrets.get(ACCOUNTS_SECRET_KEY));
+  }
+
+  private async saveAccounts(accounts: Account[]): Promise<void> {
+    if (accounts.length === 0) await this.secrets.delete(ACCOUNTS_SECRET_KEY);
+    else
+      await this.secrets.store(
+        ACCOUNTS_SECRET_KEY,
+        JSON.stringify(accounts.map(({ serverUrl, username, apiKey }) => ({ serverUrl, username, apiKey }))),
+      );
+  }
+
+  private async keepAccount(serverUrl: string, username: string, apiKey: string): Promise<void> {
+    const id = accountId(serverUrl, username);
+    const others = (await this.accounts()).filter((account) => account.id !== id);
+    await this.saveAccounts([...others, { id, serverUrl, username, apiKey }]);
+  }
+
+  /** Forgets an account here (its key is not revoked: see signOut). */
+  async forgetAccount(id: string): Promise<void> {
+    await this.saveAccounts((await this.accounts()).filter((account) => account.id !== id));
+  }
+
+  /** The id of the account active in this window. */
+  get activeAccountId(): string | undefined {
+    return this.current && accountId(this.current.serverUrl, this.current.user.username);
+  }
+
+  /**
+   * Makes a kept account this window's active one, checking its key with /me first; a key the
+   * server refuses forgets the account (and rejects with the ApiError).
+   */
+  async switchTo(id: string): Promise<SignedIn> {
+    const account = (await this.accounts()).find((candidate) => candidate.id === id);
+    if (!account) throw new Error("That account is no longer signed in.");
+    try {
+      return await this.establish(account.serverUrl, account.apiKey);
+    } catch (error) {
+      if (error instanceof ApiError && error.unauthorized) await this.forgetAccount(id);
+      throw error;
+    }
+  }
 
   get signedIn(): SignedIn | undefined {
     return this.current;
@@ -64,7 +121,9 @@ export class Session {
    * an unreachable server keeps the key, since the next refresh may well reach it.
    */
   async restore(): Promise<RestoreResult> {
-    const stored = parseStored(await this.secrets.get(SESSION_SECRET_KEY));
+    const windowAccount = this.windowState?.get<string>(ACTIVE_ACCOUNT_STATE_KEY);
+    const kept = windowAccount ? (await this.accounts()).find((account) => account.id === windowAccount) : undefined;
+    const stored = kept ? { serverUrl: kept.serverUrl, apiKey: kept.apiKey } : parseStored(await this.secrets.get(SESSION_SECRET_KEY));
     if (!stored) {
       await this.apply(undefined);
       return "signed-out";
@@ -72,11 +131,14 @@ export class Session {
     const client = this.clientFor(stored.serverUrl, stored.apiKey);
     try {
       const user = await client.me();
+      // An entry from before accounts were kept is kept as one now.
+      await this.keepAccount(stored.serverUrl, user.username, stored.apiKey);
       await this.apply({ serverUrl: stored.serverUrl, user, client });
       return "signed-in";
     } catch (error) {
       if (error instanceof ApiError && error.unauthorized) {
         await this.secrets.delete(SESSION_SECRET_KEY);
+        await this.saveAccounts((await this.accounts()).filter((account) => account.apiKey !== stored.apiKey));
         await this.apply(undefined);
         return "expired";
       }
@@ -105,15 +167,21 @@ export class Session {
     const client = this.clientFor(serverUrl, apiKey);
     const user = await client.me();
     await this.secrets.store(SESSION_SECRET_KEY, JSON.stringify({ serverUrl, apiKey } satisfies StoredSession));
+    await this.keepAccount(serverUrl, user.username, apiKey);
+    await this.windowState?.update(ACTIVE_ACCOUNT_STATE_KEY, accountId(serverUrl, user.username));
     const signedIn = { serverUrl, user, client };
     this.unreachable = undefined;
     await this.apply(signedIn);
     return signedIn;
   }
 
-  /** Forgets the key locally whatever the server says; revoking it on the server is best effort. */
+  /**
+   * Signs the active account out: forgets the key locally whatever the server says; revoking it on
+   * the server is best effort. Other accounts stay kept (Switch Account).
+   */
   async signOut(): Promise<{ revoked: boolean }> {
     const client = this.current?.client;
+    const id = this.activeAccountId;
     let revoked = false;
     if (client) {
       try {
@@ -124,6 +192,8 @@ export class Session {
       }
     }
     await this.secrets.delete(SESSION_SECRET_KEY);
+    if (id) await this.forgetAccount(id);
+    await this.windowState?.update(ACTIVE_ACCOUNT_STATE_KEY, undefined);
     this.unreachable = undefined;
     await this.apply(undefined);
     return { revoked };
@@ -131,6 +201,8 @@ export class Session {
 
   /** Called when the server rejects the key mid-session (revoked elsewhere, user deactivated). */
   async expire(): Promise<void> {
+    const id = this.activeAccountId;
+    if (id) await this.forgetAccount(id);
     await this.secrets.delete(SESSION_SECRET_KEY);
     await this.apply(undefined);
   }

@@ -98,7 +98,7 @@ export interface TestDeps {
   repositories: FakeRepository[];
 }
 
-export function testDeps(): TestDeps {
+export function testDeps(options: { windowState?: KeyValueStore } = {}): TestDeps {
   const ui = new ScriptedUi();
   const secrets = new MemorySecrets();
   const clipboard: string[] = [];
@@ -122,11 +122,16 @@ export function testDeps(): TestDeps {
   const log = (line: string) => void logLines.push(line);
   // The extension's wiring: clarive.caCertificate read at each request.
   const transport = new Transport({ caCertificate: () => settingsState.caCertificate });
-  const session = new Session(secrets, async (key, value) => void contextKeys.set(key, value), {
-    log,
-    fetch: transport.fetch,
-    caFile: () => transport.caFile(),
-  });
+  const session = new Session(
+    secrets,
+    async (key, value) => void contextKeys.set(key, value),
+    {
+      log,
+      fetch: transport.fetch,
+      caFile: () => transport.caFile(),
+    },
+    options.windowState,
+  );
   const repositories: FakeRepository[] = [];
   let tokens: TokenDto[] = [];
   const git: GitApi = {
