@@ -55,7 +55,7 @@ export function gitChallengeListener(
         "Content-Type": "text/plain; charset=utf-8",
         "Content-Length": Buffer.byteLength(body),
       });
-      res.end(req.method === "HEAD" ? undefined : body);
+      res.end(body); // GET or POST: parseGitRequest refuses any other method
       req.resume(); // a POST's body, unread: drained so the connection can be kept alive
     };
     try {
