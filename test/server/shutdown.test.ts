@@ -60,7 +60,7 @@ async function holdingProxy(target: number): Promise<{ port: number; held: Promi
   };
 }
 
-/** The service as `npm start` runs it, in its own process group (signalled as systemd or Ctrl-C would). */
+/** The service as `npm start` runs it, in a process group of its own (so that clean-up can kill all of it). */
 async function startServiceProcess(env: Record<string, string>) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-shutdown-"));
   fs.cpSync(await migratedPgliteTemplate(), path.join(dataDir, "pg"), { recursive: true });
@@ -104,7 +104,8 @@ async function startServiceProcess(env: Record<string, string>) {
     token,
     exited,
     bare: path.join(dataDir, "repos", "acme", "app.git"),
-    signal: (signal: NodeJS.Signals) => process.kill(-(child.pid as number), signal),
+    /** To the service's process alone, as docker stop, Kubernetes and systemd's KillMode=mixed send it. */
+    signal: (signal: NodeJS.Signals) => child.kill(signal),
     /** Waits until the service has read the headers of `count` requests it has not answered yet. */
     hasRequestsInFlight: async (count: number) => {
       for (let i = 0; i < 200; i++) {
