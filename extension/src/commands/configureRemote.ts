@@ -17,6 +17,7 @@ import type { Repository } from "../git/gitApi";
 import { embeddedTokens, readRemote, setRemoteUrl, type RemoteUrls } from "../git/remotes";
 import { requireSignedIn, type CommandDeps } from "./deps";
 import { chooseEmbedding, pickRemoteName, pickWorkspaceRepository, TITLE } from "./remotePicks";
+import { forgetRecent, recentlyCreated } from "./recentToken";
 import { createTokenWithForm } from "./tokenCreation";
 
 export { EMBED_CONFIRM } from "./remotePicks";
@@ -52,7 +53,7 @@ function tokenOf(tokens: readonly TokenDto[], secret: string, tokenId?: number):
   return tokenId !== undefined ? tokens.find((token) => token.id === tokenId) : tokens.find((token) => token.hint === secretHint(secret));
 }
 
-type TokenSource = "url" | "stored" | "create" | "paste";
+type TokenSource = "url" | "recent" | "stored" | "create" | "paste";
 
 async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string, current: RemoteUrls): Promise<ChosenToken | undefined> {
   const ui = deps.ui();
@@ -64,7 +65,18 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
   const inUrl = embeddedTokens(current)
     .map((secret) => ({ secret, token: tokenOf(tokens, secret) }))
     .find((entry) => usable(entry.token));
+  const recentEntry = recentlyCreated(deps.session.activeAccountId, deps.now());
+  const recent = recentEntry && { ...recentEntry, token: tokens.find((token) => token.id === recentEntry.tokenId) };
   const items: Array<{ label: string; detail: string; source: TokenSource }> = [
+    ...(recent && usable(recent.token)
+      ? [
+          {
+            label: `Use the token just created: "${recent.token.description}"`,
+            detail: `${recent.token.hint}, ${recent.token.allRepositories ? "all repositories" : recent.token.repositories.join(", ")}`,
+            source: "recent" as const,
+          },
+        ]
+      : []),
     ...(inUrl
       ? [
           {
@@ -88,6 +100,7 @@ async function obtainToken(deps: CommandDeps, fullName: string, cleanUrl: string
   ];
   const picked = await ui.pickOne(items, { title: `${TITLE}: token`, placeHolder: "Which personal access token should git use?" });
   if (!picked) return undefined;
+  if (picked.source === "recent") return recent && { secret: recent.secret, tokenId: recent.tokenId };
   if (picked.source === "url") return inUrl && { secret: inUrl.secret, ...(inUrl.token && { tokenId: inUrl.token.id }) };
   if (picked.source === "stored") return stored && storedToken && { secret: stored.token, tokenId: storedToken.id };
   if (picked.source === "paste") {
@@ -222,6 +235,8 @@ export async function configureGitRemote(deps: CommandDeps, options: ConfigureRe
       await deps.gitConfig(folder).set(`credential.${signedIn.serverUrl}.useHttpPath`, "true");
       before = await pointRemoteAt(deps, repository, remote, cleanUrl);
     }
+    // In a credential now (or the URL): no need to hold it in memory any longer.
+    if (recentlyCreated(deps.session.activeAccountId, deps.now())?.secret === chosen.secret) forgetRecent();
     const caFile = await applyCaTrust(deps, folder, signedIn.serverUrl);
     deps.log(
       `remote ${remote} of ${folder} -> ${cleanUrl}${embed ? " (token embedded at the user's request)" : ""}${caFile ? `; git trusts the CA in ${caFile}` : ""}`,

@@ -7,6 +7,7 @@ import { ApiError, CaCertificateError, describeError, NotAClariveServerError, Se
 import { parseServerUrl } from "../core/urls";
 import { apiKeyProblem, passwordProblem, serverUrlProblem, usernameProblem } from "../core/validation";
 import type { CommandDeps } from "./deps";
+import { forgetRecent } from "./recentToken";
 
 const TITLE = "Sign in to Clarive";
 
@@ -142,6 +143,7 @@ export async function signOut(deps: CommandDeps): Promise<void> {
     removeCredentials = answer === SIGN_OUT_REMOVE;
   }
   const { revoked } = await deps.session.signOut();
+  forgetRecent();
   if (removeCredentials) await deps.credentials.removeAll(stored);
   deps.log(`signed out${serverUrl ? ` of ${serverUrl}` : ""}${removeCredentials ? `; removed ${stored.length} git credential(s)` : ""}`);
   await deps.refreshTokens();

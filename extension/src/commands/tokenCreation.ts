@@ -9,6 +9,7 @@ import { describeError } from "../api/errors";
 import { createTokenRequest, expiryChoices, repositoriesRefusingTokens, type TokenFormPrefill } from "../core/tokenForm";
 import { expiryDateProblem, parseExpiryDate } from "../core/validation";
 import { requireSignedIn, type CommandDeps } from "./deps";
+import { rememberCreated } from "./recentToken";
 import { askDescription, askPermission, askScope, confirmDespitePatAuthOff } from "./tokenForm";
 
 const TITLE = "Create Token";
@@ -74,6 +75,7 @@ export async function createTokenWithForm(deps: CommandDeps, prefill: TokenFormP
   }
   const { token: secret, ...token } = created;
   deps.log(`created token ${token.id} (${token.hint})`);
+  if (deps.session.activeAccountId) rememberCreated(deps.session.activeAccountId, token.id, secret, deps.now());
   await deps.refreshTokens();
   return { token, secret, scope };
 }

@@ -18,6 +18,8 @@ function memoryState(): KeyValueStore & { values: Map<string, unknown> } {
 }
 
 describe("several accounts, one active per window (extension against a real service)", function () {
+  // Starting the service (migrations on PGlite) is slow on a busy machine.
+  this.timeout(120_000);
   let server: TestServer;
   let host: string;
 

@@ -13,6 +13,8 @@ import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../support/
 import { FakeRepository, testDeps, type TestDeps } from "../support/commandDeps";
 
 describe("credentials follow the token's life (extension commands against a real service)", function () {
+  // Starting the service (migrations on PGlite) is slow on a busy machine.
+  this.timeout(120_000);
   let server: TestServer;
   let admin: Client;
 

@@ -7,12 +7,15 @@
 import assert from "node:assert/strict";
 import type { CreatedTokenDto } from "@clarive/shared";
 import { configureGitRemote, removeGitCredentials } from "../../../extension/src/commands/configureRemote";
+import { createToken } from "../../../extension/src/commands/createToken";
 import { signIn } from "../../../extension/src/commands/signIn";
 import { createRepository, loginAdmin, setPatAuth, type Client } from "../../support/client";
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from "../../support/testServer";
 import { FakeRepository, testDeps, type TestDeps } from "../support/commandDeps";
 
 describe("exact remote configuration (extension commands against a real service)", function () {
+  // Starting the service (migrations on PGlite) is slow on a busy machine.
+  this.timeout(120_000);
   let server: TestServer;
   let admin: Client;
   let host: string;
@@ -114,5 +117,32 @@ describe("exact remote configuration (extension commands against a real service)
     assert.deepEqual(repo.config.get("remote.origin.url"), [clean()], "the duplicate left once stripped");
     assert.deepEqual(repo.config.get("remote.origin.pushurl"), [clean()]);
     assert.match(t.ui.messages("info").at(-1) ?? "", /^Removed 1 git credential: strip: origin\./);
+  });
+  it("offers the token just created (its dialog closed) in Configure Git Remote, first, without a paste", async () => {
+    const t = await signedIn();
+    const repo = new FakeRepository("/work/fresh");
+    t.repositories.push(repo);
+    t.ui.answer(
+      { input: "made a moment ago" },
+      { pick: "30 days" },
+      { pick: "Selected repositories…" },
+      { pickMany: ["acme/widgets"] },
+      { pick: "Read & write" },
+      { message: undefined },
+    );
+    const created = await createToken(t.deps);
+    assert.ok(created);
+    const secret = t.clipboard[0];
+    t.ui.answer(
+      { pick: "acme/widgets" },
+      { pick: 'Use the token just created: "made a moment ago"' },
+      { pick: "VS Code secret storage (recommended)" },
+    );
+    assert.ok(await configureGitRemote(t.deps));
+    t.ui.assertDone();
+    const tokenPick = t.ui.prompts.find((p) => p.text === "Which personal access token should git use?");
+    assert.equal(tokenPick?.labels?.[0], 'Use the token just created: "made a moment ago"');
+    assert.deepEqual(await t.deps.credentials.lookup(clean()), { username: "admin", password: secret });
+    assert.equal((await t.deps.credentials.all()).find((entry) => entry.path === "/git/acme/widgets")?.tokenId, created.token.id);
   });
 });
