@@ -199,7 +199,7 @@ describe("OpenAPI document for client generators", () => {
     assert.ok(ids.size >= 24, `${ids.size} operations`);
   });
 
-  it("gives every request body examples, and every parameter and property a description", () => {
+  it("gives every request body examples, and every parameter, schema and property a description", () => {
     const problems: string[] = [];
     for (const { where, op } of operations(document)) {
       const body = op.requestBody?.content["application/json"];
@@ -211,7 +211,10 @@ describe("OpenAPI document for client generators", () => {
       }
       if (body?.schema) problems.push(...undescribedProperties(body.schema, `${where} body`));
     }
-    for (const [name, schema] of Object.entries(document.components.schemas)) problems.push(...undescribedProperties(schema, name));
+    for (const [name, schema] of Object.entries(document.components.schemas)) {
+      if (!schema.description) problems.push(`schema ${name}`);
+      problems.push(...undescribedProperties(schema, name));
+    }
     assert.equal(
       problems.length,
       0,

@@ -8,14 +8,14 @@ export const AdminTokenSchema = TokenSchema.extend({
   exceedsPolicy: z.boolean().openapi({
     description: "Its lifetime is longer than today's maxLifetimeDays: issued before the policy was lowered (lowering it changes no token)",
   }),
-}).openapi("AdminToken") satisfies z.ZodType<AdminTokenDto>;
+}).openapi("AdminToken", { description: "A personal access token with its owner, for administrators" }) satisfies z.ZodType<AdminTokenDto>;
 
 export const AdminTokenPageSchema = z
   .object({
     items: z.array(AdminTokenSchema).openapi({ description: "Tokens, newest first" }),
     nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next (older) page; null on the last page" }),
   })
-  .openapi("AdminTokenPage") satisfies z.ZodType<AdminTokenPage>;
+  .openapi("AdminTokenPage", { description: "One page of the token inventory" }) satisfies z.ZodType<AdminTokenPage>;
 
 const Instant = z.iso.datetime({ offset: true }).or(z.iso.date()).openapi({ format: "date-time" });
 
@@ -43,4 +43,4 @@ export const AdminUpdateTokenBody = z
   .strictObject({
     active: z.boolean().openapi({ description: "false deactivates the token at once (every instance), true reactivates it" }),
   })
-  .openapi("AdminUpdateTokenRequest") satisfies z.ZodType<AdminUpdateTokenRequest>;
+  .openapi("AdminUpdateTokenRequest", { description: "Deactivate or reactivate a token" }) satisfies z.ZodType<AdminUpdateTokenRequest>;

@@ -17,14 +17,14 @@ export const AuditEventSchema = z
     ip: z.string().nullable().openapi({ description: "The client's address" }),
     createdAt: z.string().openapi({ format: "date-time", description: "When it happened" }),
   })
-  .openapi("AuditEvent") satisfies z.ZodType<AuditEventDto>;
+  .openapi("AuditEvent", { description: "One security-relevant event" }) satisfies z.ZodType<AuditEventDto>;
 
 export const AuditPageSchema = z
   .object({
     items: z.array(AuditEventSchema).openapi({ description: "Events, newest first" }),
     nextCursor: z.number().int().nullable().openapi({ description: "Pass as `before` for the next page; null on the last page" }),
   })
-  .openapi("AuditPage");
+  .openapi("AuditPage", { description: "One page of audit events" });
 
 export const AuditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50).optional().openapi({ description: "Events per page (1–200, default 50)" }),

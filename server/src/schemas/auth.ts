@@ -9,7 +9,7 @@ export const UserSchema = z
     active: z.boolean().openapi({ description: "false: cannot log in, and the user's API keys and tokens are refused" }),
     createdAt: z.string().openapi({ format: "date-time", description: "When the account was created" }),
   })
-  .openapi("User") satisfies z.ZodType<UserDto>;
+  .openapi("User", { description: "A user account" }) satisfies z.ZodType<UserDto>;
 
 export const LoginBody = z
   .strictObject({
@@ -17,11 +17,11 @@ export const LoginBody = z
     password: z.string().min(1).max(PASSWORD_MAX_LENGTH).openapi({ description: "The user's password" }),
     label: z.string().trim().min(1).max(100).optional().openapi({ description: "Where the key is used, e.g. 'VS Code'" }),
   })
-  .openapi("LoginRequest") satisfies z.ZodType<LoginRequest>;
+  .openapi("LoginRequest", { description: "Credentials to exchange for an API key" }) satisfies z.ZodType<LoginRequest>;
 
 export const LoginResponseSchema = z
   .object({
     apiKey: z.string().openapi({ description: "Send as `Authorization: Bearer <apiKey>`; shown only here" }),
     user: UserSchema.openapi({ description: "The user who logged in" }),
   })
-  .openapi("LoginResponse") satisfies z.ZodType<LoginResponse>;
+  .openapi("LoginResponse", { description: "A new API key and its user" }) satisfies z.ZodType<LoginResponse>;

@@ -14,8 +14,12 @@ export const RevokeCredentialsBody = z
         example: ["clapat_…", "git clone https://alice:clapat_…@git.example.com/git/acme/widgets"],
       }),
   })
-  .openapi("RevokeCredentialsRequest") satisfies z.ZodType<RevokeCredentialsRequest>;
+  .openapi("RevokeCredentialsRequest", {
+    description: "Strings found somewhere public that may contain personal access tokens",
+  }) satisfies z.ZodType<RevokeCredentialsRequest>;
 
 export const RevokeCredentialsResponseSchema = z
   .object({ message: z.string().openapi({ description: "Always the same thanks, whether or not any string was a live token" }) })
-  .openapi("RevokeCredentialsResponse") satisfies z.ZodType<RevokeCredentialsResponse>;
+  .openapi("RevokeCredentialsResponse", {
+    description: "The same answer for every accepted report",
+  }) satisfies z.ZodType<RevokeCredentialsResponse>;

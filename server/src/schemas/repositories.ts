@@ -27,14 +27,14 @@ export const RepositorySchema = z
     access: MemberAccess.openapi({ description: "The caller's access (administrators: write)" }),
     createdAt: z.string().openapi({ format: "date-time", description: "When the repository was created" }),
   })
-  .openapi("Repository") satisfies z.ZodType<RepositoryDto>;
+  .openapi("Repository", { description: "A bare git repository, as the caller sees it" }) satisfies z.ZodType<RepositoryDto>;
 
 export const CreateRepositoryBody = z
   .strictObject({
     project: z.string().max(200).openapi({ description: "The project; created on first use", example: "acme" }),
     name: z.string().max(200).openapi({ description: "The repository's name, without .git", example: "widgets" }),
   })
-  .openapi("CreateRepositoryRequest");
+  .openapi("CreateRepositoryRequest", { description: "The full name of a new, empty repository" });
 
 export const UpdateRepositoryBody = z
   .strictObject({
@@ -48,10 +48,10 @@ export const UpdateRepositoryBody = z
   .refine((body) => body.patAccess !== undefined || body.pushProtection !== undefined, {
     message: "Nothing to change: give patAccess and/or pushProtection",
   })
-  .openapi("UpdateRepositoryRequest");
+  .openapi("UpdateRepositoryRequest", { description: "The repository switches to change; the others keep their values" });
 
 export const MemberSchema = z
   .object({ username: z.string().openapi({ description: "The member's login name", example: "alice" }), access: MemberAccess })
-  .openapi("Member") satisfies z.ZodType<MemberDto>;
+  .openapi("Member", { description: "A user with direct access to a repository" }) satisfies z.ZodType<MemberDto>;
 
-export const SetMemberBody = z.strictObject({ access: MemberAccess }).openapi("SetMemberRequest");
+export const SetMemberBody = z.strictObject({ access: MemberAccess }).openapi("SetMemberRequest", { description: "The access to give" });

@@ -9,7 +9,7 @@ export const GitSettingsSchema = z
       description: "Refuse pushes that carry a live personal access token; the default for repositories whose pushProtection is 'inherit'",
     }),
   })
-  .openapi("GitSettings") satisfies z.ZodType<GitSettingsDto>;
+  .openapi("GitSettings", { description: "Server-wide git settings" }) satisfies z.ZodType<GitSettingsDto>;
 
 export const UpdateGitSettingsBody = z
   .strictObject({
@@ -28,4 +28,4 @@ export const UpdateGitSettingsBody = z
       description: "Refuse pushes that carry a live personal access token (the default for repositories whose pushProtection is 'inherit')",
     }),
   })
-  .openapi("UpdateGitSettingsRequest");
+  .openapi("UpdateGitSettingsRequest", { description: "The settings to change; the others keep their values" });

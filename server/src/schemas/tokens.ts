@@ -50,7 +50,7 @@ export const RecentIpSchema = z
     ip: z.string().openapi({ description: "A client address the token was used from", example: "203.0.113.7" }),
     lastUsedAt: z.string().openapi({ format: "date-time", description: "The last time it was used from there" }),
   })
-  .openapi("RecentIp");
+  .openapi("RecentIp", { description: "A client address a token was used from" });
 
 export const TokenSchema = z
   .object({
@@ -90,11 +90,13 @@ export const TokenSchema = z
       .array(RecentIpSchema)
       .openapi({ description: "The last 5 distinct client addresses the token was used from, most recent first" }),
   })
-  .openapi("Token") satisfies z.ZodType<TokenDto>;
+  .openapi("Token", { description: "A personal access token for git over HTTP (never its secret)" }) satisfies z.ZodType<TokenDto>;
 
 export const CreatedTokenSchema = TokenSchema.extend({
   token: z.string().openapi({ description: "The secret: shown in this response only, never again" }),
-}).openapi("CreatedToken") satisfies z.ZodType<CreatedTokenDto>;
+}).openapi("CreatedToken", {
+  description: "A token just created or rotated, with its secret: the only time it is shown",
+}) satisfies z.ZodType<CreatedTokenDto>;
 
 export const CreateTokenBody = z
   .strictObject({
@@ -105,7 +107,7 @@ export const CreateTokenBody = z
     permission: Permission,
     allowedIps: AllowedIps.optional(),
   })
-  .openapi("CreateTokenRequest") satisfies z.ZodType<CreateTokenRequest>;
+  .openapi("CreateTokenRequest", { description: "A new personal access token" }) satisfies z.ZodType<CreateTokenRequest>;
 
 export const UpdateTokenBody = z
   .strictObject({
@@ -120,7 +122,9 @@ export const UpdateTokenBody = z
     expiresInDays: ExpiresInDays.optional(),
     expiresAt: ExpiresAt.optional(),
   })
-  .openapi("UpdateTokenRequest") satisfies z.ZodType<UpdateTokenRequest>;
+  .openapi("UpdateTokenRequest", {
+    description: "The token fields to change; the others keep their values",
+  }) satisfies z.ZodType<UpdateTokenRequest>;
 
 export const RotateTokenBody = z
   .strictObject({
@@ -132,4 +136,4 @@ export const RotateTokenBody = z
       .optional()
       .openapi({ description: "How long the old secret keeps working (default 0: it stops at once)", example: 60 }),
   })
-  .openapi("RotateTokenRequest") satisfies z.ZodType<RotateTokenRequest>;
+  .openapi("RotateTokenRequest", { description: "How long the old secret keeps working" }) satisfies z.ZodType<RotateTokenRequest>;

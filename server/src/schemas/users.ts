@@ -12,7 +12,7 @@ export const CreateUserBody = z
     password: Password,
     isAdmin: z.boolean().optional().openapi({ description: "Make the user an administrator (default false)" }),
   })
-  .openapi("CreateUserRequest");
+  .openapi("CreateUserRequest", { description: "A new user account (administrators)" });
 
 export const UpdateUserBody = z
   .strictObject({
@@ -23,7 +23,7 @@ export const UpdateUserBody = z
   .refine((body) => body.password !== undefined || body.isAdmin !== undefined || body.active !== undefined, {
     message: "Nothing to change: give password, isAdmin and/or active",
   })
-  .openapi("UpdateUserRequest");
+  .openapi("UpdateUserRequest", { description: "The account fields to change; the others keep their values" });
 
 export const UsernameParams = z.strictObject({
   username: z
