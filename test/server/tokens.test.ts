@@ -181,7 +181,8 @@ describe("personal access tokens over REST", () => {
       { permission: "admin" },
       { active: "no" },
       { repositories: ["other/secret"] },
-      { expiresInDays: 9 },
+      { expiresInDays: 6 },
+      { expiresInDays: 30, expiresAt: "2027-01-01" },
     ]) {
       const reply = await alice.patch<ErrorReply>(`/tokens/${t.id}`, body);
       assert.equal(reply.status, 400, JSON.stringify(body));
@@ -190,6 +191,7 @@ describe("personal access tokens over REST", () => {
     assert.equal(after.body.description, "keep");
     assert.equal(after.body.permission, "read");
     assert.deepEqual(after.body.repositories, ["acme/widgets"]);
+    assert.equal(after.body.expiresAt, t.expiresAt);
   });
 
   it("another user's token id answers 404 everywhere, exactly like a missing one", async () => {
