@@ -241,7 +241,20 @@ if (TEST_DB === "postgres") {
           ]),
         );
         const seconds = (performance.now() - started) / 1000;
-        process.stdout.write(`      answered in ${seconds.toFixed(1)} s while Postgres hung\n`);
+        // By now the database is known to be away: git is refused without asking it.
+        const again = performance.now();
+        const refusals = await Promise.all([0, 1].map((i) => boundedFetch(url(i), { headers: { authorization: basic } }, BOUND_MS)));
+        const refusedIn = (performance.now() - again) / 1000;
+        process.stdout.write(
+          `      answered in ${seconds.toFixed(1)} s while Postgres hung, git then refused in ${refusedIn.toFixed(2)} s\n`,
+        );
+        assert.deepEqual(
+          refusals.map((a) => [a.status, a.code ?? "text", a.hung]),
+          [
+            [503, "text", false],
+            [503, "text", false],
+          ],
+        );
         assert.deepEqual(
           answers.map((a) => [a.status, a.hung]),
           [

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { KnexTimeoutError } from "knex";
 import pino from "pino";
-import { DatabaseAvailability, isDatabaseUnavailable } from "../../server/src/db/unavailable";
+import { DatabaseAvailability, DatabaseUnreachableError, isDatabaseUnavailable } from "../../server/src/db/unavailable";
 import { errorResponse } from "../../server/src/middleware/errors";
 
 const withCode = (code: string, message = "x") => Object.assign(new Error(message), { code });
@@ -51,6 +51,21 @@ describe("a database that cannot be reached", () => {
       assert.equal(errorResponse(error).status, 500);
     });
   }
+
+  it("refuses at once once nothing has answered for the grace period, until something does", async () => {
+    const availability = new DatabaseAvailability();
+    availability.assertReachable(0);
+    availability.failed(withCode("ECONNREFUSED"));
+    availability.assertReachable(60_000); // within the grace period: still asks
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.throws(
+      () => availability.assertReachable(1),
+      (error: unknown) => error instanceof DatabaseUnreachableError && isDatabaseUnavailable(error),
+    );
+    assert.equal(errorResponse(new DatabaseUnreachableError()).status, 503);
+    availability.answered();
+    availability.assertReachable(0);
+  });
 
   it("is logged once when it goes and once when it comes back, not per failure", () => {
     const lines: { msg: string }[] = [];

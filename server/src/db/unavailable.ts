@@ -36,6 +36,17 @@ const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "25006"]);
 const MESSAGES =
   /Connection terminated|Connection ended unexpectedly|encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Query read timeout|PGlite is clos(?:ed|ing)/;
 
+/**
+ * Thrown instead of asking a database known to be unreachable (DatabaseAvailability.assertReachable):
+ * refused at once rather than after the connect or statement deadline.
+ */
+export class DatabaseUnreachableError extends Error {
+  constructor() {
+    super("the database has been unreachable for a while; not asking it again until it answers");
+    this.name = "DatabaseUnreachableError";
+  }
+}
+
 interface ErrorLike {
   name?: unknown;
   code?: unknown;
@@ -54,7 +65,7 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (depth > 4 || typeof error !== "object" || error === null) return false;
   const e = error as ErrorLike;
   // Every pooled connection busy for acquireConnectionTimeout: a database that hangs.
-  if (e.name === "KnexTimeoutError") return true;
+  if (e.name === "KnexTimeoutError" || error instanceof DatabaseUnreachableError) return true;
   if (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || SQLSTATES.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code))) return true;
   if (typeof e.message === "string" && MESSAGES.test(e.message)) return true;
   if (Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
@@ -81,6 +92,17 @@ export class DatabaseAvailability {
 
   get reachable(): boolean {
     return this.unreachableSince === undefined;
+  }
+
+  /**
+   * Throws DatabaseUnreachableError when nothing has answered for `graceMs`: a request that
+   * needs the database is refused at once instead of waiting out the connect and statement
+   * deadlines (a hung server) and piling up on the pool. The heartbeat goes on asking through
+   * the pool, so the first answer ends it. A blip (one connection cut, the next statement fine)
+   * never lasts that long.
+   */
+  assertReachable(graceMs = 1000): void {
+    if (this.unreachableSince !== undefined && performance.now() - this.unreachableSince > graceMs) throw new DatabaseUnreachableError();
   }
 
   /** A statement or a new connection failed; only failures that mean "unreachable" count. */

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Database } from "../db";
+import type { DatabaseAvailability } from "../db/unavailable";
 import { sha256Hex } from "../lib/hash";
 import { systemClock, type Clock } from "../lib/clock";
 import { andThen, type MaybePromise } from "../lib/maybeAsync";
@@ -46,12 +47,14 @@ export class GitAccess {
   private readonly cache: FactCache;
   private readonly effects: DecisionEffects;
   private readonly clock: Clock;
+  private readonly availability: DatabaseAvailability;
   private readonly onDecision: ((decision: GitAccessDecision) => void) | undefined;
   /** The failed-login counters and policy, shared with the REST login (services/auth.ts). */
   readonly loginThrottle: LoginThrottle;
 
   private constructor(db: Knex, database: Database, logger: Logger, options: GitAccessOptions) {
     const throttle = options.throttle ?? DEFAULT_THROTTLE;
+    this.availability = database.availability;
     this.feed = new ChangeFeed(
       db,
       (channels, handlers) => database.listen(channels, handlers),
@@ -99,6 +102,8 @@ export class GitAccess {
    * every git request), a promise otherwise.
    */
   authorize(request: GitAccessRequest): MaybePromise<GitAccessDecision> {
+    // Fail closed at once while the database is known to be away (the callers answer 503).
+    this.availability.assertReachable();
     const credentials = readCredentials(request.authorization, request.ip);
     const facts: GitAccessFacts = { now: this.clock.now() };
     const password = credentials.basic?.password;
