@@ -9,16 +9,14 @@
  * nginx with `listen … ssl` and the same certificate and key; git trusts the run's CA.
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import path from "node:path";
 import type { TLSSocket } from "node:tls";
 import { gitOk, tempDir } from "../test/support/git";
-import { startNginx } from "../test/support/nginx";
-import { freePort, startPostgresCluster } from "../test/support/postgres";
+import { startPostgresCluster } from "../test/support/postgres";
 import { createTestCertificates } from "../test/support/tls";
-import { generateRepository, median, packBytes, percentile, prepareRepository, printTable, startService } from "./lib";
+import { generateRepository, median, packBytes, percentile, prepareRepository, printTable, startBasicAuthNginx, startService } from "./lib";
 
 const TLS = process.env.BENCH_TLS === "1";
 
@@ -49,7 +47,6 @@ const tls = TLS
       key: process.env.BENCH_TLS_KEY as string,
     }
   : undefined;
-const SCHEME = tls ? "https" : "http";
 /** Every git command of the bench: with TLS, git trusts the run's CA (and nothing else is changed). */
 const gitEnv = (extra: Record<string, string> = {}) => ({ ...extra, ...(tls && { GIT_SSL_CAINFO: tls.ca }) });
 const runGit = (args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) =>
@@ -165,7 +162,7 @@ async function databaseEnv(): Promise<{ env: Record<string, string>; stop(): voi
 
 const database = await databaseEnv();
 const service = await startService({ ...database.env, ...(tls && { TLS_CERT_FILE: tls.cert, TLS_KEY_FILE: tls.key }) });
-let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+let nginx: Awaited<ReturnType<typeof startBasicAuthNginx>> | undefined;
 try {
   const token = await prepareRepository(service.admin, "bench", "big");
   const source = await generateRepository(FILES, FILE_BYTES);
@@ -183,33 +180,7 @@ try {
   const packSize = packBytes(bare);
 
   // nginx with classic Basic auth (htpasswd, salted SHA-1) in front of the same repositories.
-  const prefixDir = tempDir("clarive-bench-htpasswd-");
-  const salt = Buffer.from("benchsalt");
-  const ssha = Buffer.concat([createHash("sha1").update(token).update(salt).digest(), salt]).toString("base64");
-  fs.writeFileSync(path.join(prefixDir, "htpasswd"), `admin:{SSHA}${ssha}\n`);
-  const nginxPort = await freePort();
-  nginx = await startNginx(
-    nginxPort,
-    (socket) => `server {
-      listen 127.0.0.1:${nginxPort}${tls ? " ssl" : ""};
-      ${tls ? `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; ssl_protocols TLSv1.2 TLSv1.3;` : ""}
-      client_max_body_size 0;
-      location ~ ^/git(/.*)$ {
-        auth_basic "git";
-        auth_basic_user_file ${prefixDir}/htpasswd;
-        include fastcgi_params;
-        fastcgi_pass unix:${socket};
-        fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
-        fastcgi_param GIT_PROJECT_ROOT ${service.reposDir};
-        fastcgi_param GIT_HTTP_EXPORT_ALL "";
-        fastcgi_param PATH_INFO $1;
-        fastcgi_param REMOTE_USER $remote_user;
-        fastcgi_param GIT_PROTOCOL $http_git_protocol if_not_empty;
-        fastcgi_buffering off;
-      }
-    }`,
-    { scheme: SCHEME },
-  );
+  nginx = await startBasicAuthNginx(service.reposDir, token, tls);
   const targets: [Target, Target] = [
     { name: "clarive", url: serviceUrl("admin", token) },
     { name: "nginx", url: withCredentials(nginx.url, "admin", token) },

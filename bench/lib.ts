@@ -6,6 +6,7 @@ import path from "node:path";
 import type { CreatedTokenDto, LoginResponse } from "@clarive/shared";
 import { Client } from "../test/support/client";
 import { gitOk, tempDir } from "../test/support/git";
+import { startNginx, type NginxFront } from "../test/support/nginx";
 import { freePort } from "../test/support/postgres";
 
 export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
@@ -180,4 +181,38 @@ export function packBytes(bare: string): number {
     .readdirSync(dir)
     .filter((f) => f.endsWith(".pack"))
     .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+/**
+ * The comparison: nginx + fcgiwrap + git http-backend with classic Basic auth (htpasswd, salted
+ * SHA-1: user admin, password `token`) in front of the same repositories; over https with `tls`.
+ */
+export async function startBasicAuthNginx(reposDir: string, token: string, tls?: { cert: string; key: string }): Promise<NginxFront> {
+  const prefixDir = tempDir("clarive-bench-htpasswd-");
+  const salt = Buffer.from("benchsalt");
+  const ssha = Buffer.concat([createHash("sha1").update(token).update(salt).digest(), salt]).toString("base64");
+  fs.writeFileSync(path.join(prefixDir, "htpasswd"), `admin:{SSHA}${ssha}\n`);
+  const nginxPort = await freePort();
+  return startNginx(
+    nginxPort,
+    (socket) => `server {
+      listen 127.0.0.1:${nginxPort}${tls ? " ssl" : ""};
+      ${tls ? `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; ssl_protocols TLSv1.2 TLSv1.3;` : ""}
+      client_max_body_size 0;
+      location ~ ^/git(/.*)$ {
+        auth_basic "git";
+        auth_basic_user_file ${prefixDir}/htpasswd;
+        include fastcgi_params;
+        fastcgi_pass unix:${socket};
+        fastcgi_param SCRIPT_FILENAME /usr/lib/git-core/git-http-backend;
+        fastcgi_param GIT_PROJECT_ROOT ${reposDir};
+        fastcgi_param GIT_HTTP_EXPORT_ALL "";
+        fastcgi_param PATH_INFO $1;
+        fastcgi_param REMOTE_USER $remote_user;
+        fastcgi_param GIT_PROTOCOL $http_git_protocol if_not_empty;
+        fastcgi_buffering off;
+      }
+    }`,
+    { scheme: tls ? "https" : "http" },
+  );
 }
