@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
 import zlib from "node:zlib";
+import { redactSecrets } from "@clarive/shared";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
 import type { GitCommand, GitProcessHost, GitRun } from "./processHost";
@@ -111,7 +112,11 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, `git ${command.service} failed`);
   });
   const kind = command.advertise ? "advertisement" : "result";
-  res.writeHead(200, [...NO_CACHE, "Content-Type", `application/x-${target.service}-${kind}`]);
+  // Set, not sent: the 200 goes out with git's first byte, so a request git refuses before
+  // answering anything (a body that is not its protocol) still gets a status that says so.
+  res.statusCode = 200; // Koa's default until a body is set is 404
+  for (let i = 0; i + 1 < NO_CACHE.length; i += 2) res.setHeader(NO_CACHE[i] as string, NO_CACHE[i + 1] as string);
+  res.setHeader("Content-Type", `application/x-${target.service}-${kind}`);
   if (command.advertise && protocolVersion(protocol) !== 2) res.write(`${pktLine(`# service=${target.service}\n`)}0000`);
   return new Promise((resolve) => {
     let received = 0;
@@ -145,14 +150,40 @@ export async function serveGit(r: BackendRequest): Promise<void> {
       logger.warn({ err: error }, "git process host connection failed");
       stream.destroy();
     });
-    stream.pipe(res);
+    stream.pipe(res, { end: false });
     stream.resume();
-    // Closed without an end (host crash, reset): cut the response so git sees the failure
-    // instead of waiting forever (there is no request timeout on git routes).
-    stream.on("close", () => {
-      if (!res.writableEnded) res.destroy();
-    });
+    const finish = (ended: boolean) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!res.headersSent) return void run.exited.then(({ code, stderr }) => answerNothingSent(res, ended, code, stderr));
+      // Closed without an end (host crash, reset): cut the response so git sees the failure
+      // instead of waiting forever (there is no request timeout on git routes).
+      if (ended) res.end();
+      else res.destroy();
+    };
+    stream.on("end", () => finish(true));
+    stream.on("close", () => finish(false));
   });
+}
+
+// git's words for a request it cannot read (pkt-lines, pack, gzip): the client's fault, a 400.
+const UNREADABLE_REQUEST = /protocol error|bad line length|invalid|unexpected|expected|inflate|unpack|eof/i;
+
+/**
+ * git exited before writing a byte: nothing went out yet, so the status can still say why.
+ * Exit 0 is an empty answer (a request with nothing to do); a request git could not read is a
+ * 400 with git's own line (hints only, never a secret it may quote); anything else is git's failure.
+ */
+function answerNothingSent(res: ServerResponse, ended: boolean, code: number | null, stderr: string): void {
+  if (res.headersSent || res.destroyed) return;
+  if (code === 0 && ended) {
+    res.end();
+    return;
+  }
+  const fatal = stderr.split("\n").find((line) => line.startsWith("fatal:")) ?? "";
+  const unreadable = UNREADABLE_REQUEST.test(fatal);
+  res.statusCode = unreadable ? 400 : 500;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.end(unreadable ? `git could not read the request: ${redactSecrets(fatal.replace(/^fatal:\s*/, ""))}\n` : "git failed\n");
 }
 
 /** The former name, while routes.ts still imports it. */
