@@ -186,6 +186,46 @@ describe("push protection: a push carrying a live token is refused", () => {
     assert.equal((await tokenOf(bob, t.id)).active, false);
   });
 
+  it("refuses a live token used as a file or folder name, showing the path with the token's hint only", async () => {
+    const asFile = await createToken(bob);
+    const asFolder = await createToken(bob);
+    const { made, push } = await branchWith([{ files: { [`keys/${asFile.token}`]: "x\n", [`${asFolder.token}/notes.txt`]: "y\n" } }]);
+    const result = await push();
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /it contains 2 live personal access tokens/);
+    assert.match(result.stderr, new RegExp(`in commit ${made[0]!.slice(0, 12)}, keys/clapat_…${asFile.token.slice(-4)}`));
+    assert.match(result.stderr, new RegExp(`in commit ${made[0]!.slice(0, 12)}, clapat_…${asFolder.token.slice(-4)}/notes\\.txt`));
+    for (const t of [asFile, asFolder]) {
+      assert.equal((await tokenOf(bob, t.id)).active, false);
+      assert.ok(!result.stderr.includes(t.token), "git never shows the whole secret");
+    }
+    assert.ok(!JSON.stringify(await leakEvents()).includes(asFile.token), "the audit trail has the hint only");
+  });
+
+  it("refuses a live token in a UTF-16 file, and one placed after thousands of look-alikes", async () => {
+    const inUtf16 = await createToken(bob);
+    const afterLookAlikes = await createToken(bob);
+    const lookAlikes = Array.from({ length: 3000 }, (_, i) => `clapat_${i.toString().padStart(36, "0")}`).join("\n");
+    const { push } = await branchWith([
+      { files: { "windows/settings.ini": Buffer.from(`\ufeff[auth]\r\ntoken=${inUtf16.token}\r\n`, "utf16le") } },
+      { files: { "fixtures/ids.txt": `${lookAlikes}\n${afterLookAlikes.token}\n` } },
+    ]);
+    const result = await push();
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /windows\/settings\.ini/);
+    assert.match(result.stderr, /fixtures\/ids\.txt/);
+    for (const t of [inUtf16, afterLookAlikes]) assert.equal((await tokenOf(bob, t.id)).active, false);
+  });
+
+  it("lets a mirror-style push of thousands of tags through", async () => {
+    const { dir, made } = await branchWith([{}]);
+    const tags = Array.from({ length: 3000 }, (_, i) => `refs/tags/release-candidate-build-number-${i}`);
+    fs.appendFileSync(path.join(dir, ".git", "packed-refs"), tags.map((tag) => `${made[0]} ${tag}\n`).join(""));
+    const result = await git(["push", "origin", "--tags"], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await refOnDisk(bare(), tags[2999]), made[0]);
+  });
+
   it("only scans what the push adds: a token already in the repository's history does not block later pushes", async () => {
     const old = await createToken(bob);
     await admin.patch("/repositories/acme/widgets", { pushProtection: "false" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { generatePersonalAccessToken } from "@clarive/shared";
-import { BatchScanner, SCAN_FULLY_UP_TO_BYTES } from "../../server/src/git/pushProtection/scan";
+import { checksum, generatePersonalAccessToken } from "@clarive/shared";
+import { BatchScanner, MAX_CANDIDATES, SCAN_FULLY_UP_TO_BYTES, TooManyCandidatesError } from "../../server/src/git/pushProtection/scan";
 
 /** `git cat-file --batch` output for these objects. */
 function batch(objects: { id: string; type: string; content: Buffer }[]): Buffer {
@@ -35,15 +35,51 @@ describe("push protection's object scanner (git cat-file --batch output)", () =>
     }
   });
 
-  it("skips trees, and a token cut short or glued to more characters is a candidate only as its 43 characters", () => {
+  it("finds a token used as a file or folder name (in a tree); one cut short or with a bad checksum is no candidate", () => {
     const found = scan(
       batch([
-        { id: id(1), type: "tree", content: Buffer.from(`100644 ${token}\0${"x".repeat(20)}`) },
+        { id: id(1), type: "tree", content: Buffer.from(`100644 ${token}\0${"x".repeat(20)}40000 d\0${"y".repeat(20)}`) },
         { id: id(2), type: "blob", content: Buffer.from(token.slice(0, 40)) },
+        { id: id(3), type: "blob", content: Buffer.from(`${token.slice(0, -1)}${token.endsWith("x") ? "y" : "x"}`) },
       ]),
       5,
     );
-    assert.equal(found.size, 0);
+    assert.deepEqual([...found.keys()], [token]);
+    assert.deepEqual([...(found.get(token) ?? [])], [id(1)]);
+  });
+
+  it("finds a token in a UTF-16 file (either byte order), whatever the pieces", () => {
+    const le = Buffer.from(`\ufeffTOKEN=${token}\r\n`, "utf16le");
+    const be = Buffer.from(`\ufeffTOKEN=${other}\r\n`, "utf16le").swap16();
+    const stream = batch([
+      { id: id(1), type: "blob", content: le },
+      { id: id(2), type: "blob", content: be },
+    ]);
+    for (const size of [1, 3, 85, 86, 87, stream.length]) {
+      const found = scan(stream, size);
+      assert.deepEqual([...(found.get(token) ?? [])], [id(1)], `pieces of ${size}`);
+      assert.deepEqual([...(found.get(other) ?? [])], [id(2)], `pieces of ${size}`);
+      assert.equal(found.size, 2);
+    }
+  });
+
+  it("look-alikes with a bad checksum never fill the candidates: a live token after thousands of them is found", () => {
+    const lookAlikes = Array.from({ length: MAX_CANDIDATES * 2 }, (_, i) => `clapat_${i.toString().padStart(36, "0")}`);
+    const found = scan(batch([{ id: id(1), type: "blob", content: Buffer.from(`${lookAlikes.join("\n")}\n${token}\n`) }]), 65536);
+    assert.deepEqual([...found.keys()], [token]);
+  });
+
+  it("more well-formed strings than it checks is an error (the push is refused), not a partial check", () => {
+    const wellFormed = Array.from({ length: MAX_CANDIDATES + 1 }, (_, i) => {
+      const random = i.toString().padStart(30, "a");
+      return `clapat_${random}${checksum(random)}`;
+    });
+    const stream = batch([{ id: id(1), type: "blob", content: Buffer.from(wellFormed.join("\n")) }]);
+    assert.throws(() => scan(stream, 65536), TooManyCandidatesError);
+    assert.equal(
+      scan(batch([{ id: id(1), type: "blob", content: Buffer.from(wellFormed.slice(1).join("\n")) }]), 65536).size,
+      MAX_CANDIDATES,
+    );
   });
 
   it("reads a large text blob to its end, skips a large binary one (a NUL in its first 8000 bytes)", () => {

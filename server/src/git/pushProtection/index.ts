@@ -18,7 +18,7 @@ import {
 } from "../../services/pushProtection";
 import { writePushHooks } from "./hookFiles";
 import { gitEnvironmentFor, locateSecret } from "./locate";
-import { objectsAlreadyStored, scanQuarantine } from "./scan";
+import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TooManyCandidatesError } from "./scan";
 
 interface RegisteredPush extends PushContext {
   repositoryPath: string;
@@ -44,7 +44,11 @@ export interface PushRegistration {
   done(): void;
 }
 
-const MAX_REPORT_BYTES = 64 * 1024;
+/** Before the nonce is known: a nonce line is 49 bytes. */
+const MAX_UNKNOWN_BYTES = 1024;
+/** A push's tips and ref names (a mirror push of many thousand tags is several MB). */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
+const REPORT_TIMEOUT_MS = 60_000;
 /** Stands for "a ref name" where a candidate's objects are listed: no stored object has this id. */
 const REF_NAME = "ref-name";
 const TOKEN_SHAPE = new RegExp(`${PAT_PREFIX}[0-9A-Za-z]{${SECRET_BODY_LENGTH}}`, "g");
@@ -117,16 +121,29 @@ export class PushProtection {
 
   /** The hook sends four lines (nonce, quarantine folder, new tips, their refs) and reads the verdict, then git's lines. */
   private serve(socket: net.Socket): void {
-    let input = "";
+    const chunks: string[] = [];
+    let size = 0;
+    let newlines = 0;
     socket.setEncoding("latin1");
     socket.on("error", () => socket.destroy());
+    // The hook sends its report at once; a connection that sends nothing is not left open.
+    socket.setTimeout(REPORT_TIMEOUT_MS, () => socket.destroy());
+    let known = false;
     const onData = (chunk: string) => {
-      input += chunk;
-      if (input.length > MAX_REPORT_BYTES) return socket.destroy();
-      const lines = input.split("\n");
-      if (lines.length < 5) return;
+      chunks.push(chunk);
+      size += chunk.length;
+      const before = newlines;
+      for (let at = chunk.indexOf("\n"); at >= 0; at = chunk.indexOf("\n", at + 1)) newlines++;
+      // Only a push's own hook may send much: it names the push first (read once, on its first line).
+      if (before === 0 && newlines > 0) {
+        const all = chunks.join("");
+        known = this.pushes.has(all.slice(0, all.indexOf("\n")));
+      }
+      if (size > (known ? MAX_REPORT_BYTES : MAX_UNKNOWN_BYTES)) return socket.destroy();
+      if (newlines < 4) return;
       socket.off("data", onData);
-      const [nonce = "", quarantine = "", tips = "", refs = ""] = lines;
+      socket.setTimeout(0); // the scan may take a while: the hook waits for it
+      const [nonce = "", quarantine = "", tips = "", refs = ""] = chunks.join("").split("\n");
       const words = (line: string) => line.split(" ").filter(Boolean);
       void this.answer({ nonce, quarantine, tips: words(tips), refs: words(refs) }).then((answer) =>
         socket.end([answer.accept ? "accept" : "refuse", ...answer.lines, ""].join("\n")),
@@ -141,6 +158,7 @@ export class PushProtection {
     try {
       return await this.check(push, report);
     } catch (error) {
+      if (error instanceof TooManyCandidatesError) return { accept: false, lines: tooManyLines() };
       this.deps.logger.error({ err: error, repository: `${push.project}/${push.repository}` }, "push protection could not check a push");
       return { accept: false, lines: ["error: push protection could not check this push, so it was refused; try again shortly"] };
     }
@@ -170,8 +188,9 @@ export class PushProtection {
       const where =
         inRef >= 0
           ? { commit: report.tips[inRef] ?? "unknown", path: `(the name of ${redactSecrets(report.refs[inRef] ?? "")})` }
-          : await locateSecret(objects, secret.secret);
-      leaks.push({ ...secret, ...where });
+          : await locateSecret(objects, secret.secret, foundIn.get(secret.secret) ?? []);
+      // A path can itself hold a token (a file named after one): only hints leave the service.
+      leaks.push({ ...secret, ...where, path: redactSecrets(where.path) });
     }
     await recordLeakedTokens(this.deps.db, push, leaks);
     // Refused everywhere before git prints the refusal (DESIGN §7).
@@ -187,6 +206,15 @@ export class PushProtection {
 /** Ref names are searched as text; they are not objects, so "already stored" never applies (see REF_NAME). */
 function tokensInRefNames(report: HookReport): { secret: string; objectIds: string[] }[] {
   return report.refs.flatMap((ref) => [...ref.matchAll(TOKEN_SHAPE)].map(([secret]) => ({ secret, objectIds: [REF_NAME] })));
+}
+
+/** Checking only some of them would let a live token hide behind generated look-alikes. */
+function tooManyLines(): string[] {
+  return [
+    `error: Push refused: it carries more than ${MAX_CANDIDATES} different strings shaped like personal access tokens`,
+    "error: (with valid checksums), more than push protection checks in one push. No ref was changed.",
+    "error: Push them in smaller parts, or ask an administrator to turn push protection off for this repository.",
+  ];
 }
 
 function refusalLines(leaks: LeakFound[]): string[] {

@@ -33,10 +33,10 @@ async function firstLine(args: string[], env: NodeJS.ProcessEnv): Promise<string
 
 /**
  * The first commit of the push that brings `secret` in, and where: a file's path (git's pickaxe
- * over the new commits), the commit message, or — for a tag message or an object no commit
- * names — the push's first tip. Only run for a live token, so its cost is off the common path.
+ * over the new commits), the commit message, the path of an object it was found in or a path
+ * that holds it (a file named after the token), or — for a tag message or an object no commit names — the push's first tip. Only run for a live token, so its cost is off the common path.
  */
-export async function locateSecret(objects: PushObjects, secret: string): Promise<{ commit: string; path: string }> {
+export async function locateSecret(objects: PushObjects, secret: string, objectIds: string[]): Promise<{ commit: string; path: string }> {
   const env = gitEnvironmentFor(objects);
   const tips = objects.tips.filter((tip) => OBJECT_ID.test(tip));
   const fallback = { commit: tips[0] ?? "unknown", path: "(an object of this push)" };
@@ -50,5 +50,14 @@ export async function locateSecret(objects: PushObjects, secret: string): Promis
   }
   const messages = await firstLine(["log", "--reverse", "--format=%H", "-F", `--grep=${secret}`, ...range], env);
   if (messages[0]) return { commit: messages[0], path: "(commit message)" };
+  // The first path whose new content is an object the token was found in (a UTF-16 file: git's
+  // pickaxe searches bytes as given), or whose name holds it (the caller shows the hint only).
+  const raw = await firstLine(["log", "--reverse", "--no-renames", "--raw", "--no-abbrev", "--format=commit %H", ...range], env);
+  let commit = fallback.commit;
+  for (const line of raw) {
+    if (line.startsWith("commit ")) commit = line.slice(7);
+    const [meta = "", file = ""] = line.split("\t");
+    if (line.startsWith(":") && (objectIds.includes(meta.split(" ")[3] ?? "") || file.includes(secret))) return { commit, path: file };
+  }
   return fallback;
 }

@@ -1,13 +1,31 @@
 import { spawn } from "node:child_process";
-import { PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
+import { isWellFormedPersonalAccessToken, PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
 
 /** Blobs larger than this are read only when they look like text (no NUL in their first 8000 bytes, git's own test). */
 export const SCAN_FULLY_UP_TO_BYTES = 8 * 1024 * 1024;
 const BINARY_SNIFF_BYTES = 8000;
-/** More candidates than this in one push means a generated file; the first ones decide. */
-const MAX_CANDIDATES = 1000;
-const PREFIX = Buffer.from(PAT_PREFIX, "latin1");
+/**
+ * Distinct well-formed strings (checksum valid) one push may carry; past this the push is
+ * refused (fail closed) rather than checked in part: otherwise a file of generated look-alikes
+ * placed before a live token would hide it. Look-alikes with a bad checksum never count.
+ */
+export const MAX_CANDIDATES = 10_000;
 const TOKEN_LENGTH = PAT_PREFIX.length + SECRET_BODY_LENGTH;
+
+/** How a token's characters can be stored: as bytes (ASCII, UTF-8, latin1) or UTF-16 either way round. */
+interface Encoding {
+  prefix: Buffer;
+  /** Bytes per character. */
+  width: 1 | 2;
+  /** Where in a character's bytes the ASCII byte is (the other one is 0). */
+  low: 0 | 1;
+}
+const utf16le = Buffer.from(PAT_PREFIX, "utf16le");
+const ENCODINGS: Encoding[] = [
+  { prefix: Buffer.from(PAT_PREFIX, "latin1"), width: 1, low: 0 },
+  { prefix: utf16le, width: 2, low: 0 },
+  { prefix: Buffer.from(utf16le).swap16(), width: 2, low: 1 },
+];
 
 const isBase62 = (byte: number) => (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122);
 
@@ -20,36 +38,61 @@ export interface Candidate {
 const MAX_OBJECTS_PER_CANDIDATE = 20;
 
 /**
- * Finds token-shaped strings (prefix + 36 base62 characters; the checksum is checked by the
- * caller) in a byte stream that arrives in chunks: the last bytes of each chunk are kept so
- * a token cut across two chunks is still found.
+ * Finds token-shaped strings (prefix + 36 base62 characters, in one encoding; the checksum is
+ * checked by the caller) in a byte stream that arrives in chunks: the last bytes of each chunk
+ * are kept so a token cut across two chunks is still found.
  */
 class TokenSearch {
   private tail = Buffer.alloc(0);
+  private readonly length: number;
 
-  constructor(private readonly found: (secret: string) => void) {}
+  constructor(
+    private readonly encoding: Encoding,
+    private readonly found: (secret: string) => void,
+  ) {
+    this.length = TOKEN_LENGTH * encoding.width;
+  }
 
   feed(chunk: Buffer): void {
+    const { prefix, width, low } = this.encoding;
     const window = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
-    for (let at = window.indexOf(PREFIX); at >= 0; at = window.indexOf(PREFIX, at + 1)) {
-      if (at + TOKEN_LENGTH > window.length) break; // may be completed by the next chunk: kept in the tail
+    for (let at = window.indexOf(prefix); at >= 0; at = window.indexOf(prefix, at + 1)) {
+      if (at + this.length > window.length) break; // may be completed by the next chunk: kept in the tail
       let body = true;
-      for (let i = at + PREFIX.length; i < at + TOKEN_LENGTH && body; i++) body = isBase62(window[i] as number);
-      if (body) this.found(window.toString("latin1", at, at + TOKEN_LENGTH));
+      for (let i = at + prefix.length; i < at + this.length && body; i += width) {
+        body = isBase62(window[i + low] as number) && (width === 1 || window[i + 1 - low] === 0);
+      }
+      if (body) this.found(decode(window.subarray(at, at + this.length), this.encoding));
     }
-    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - (TOKEN_LENGTH - 1))));
+    this.tail = Buffer.from(window.subarray(Math.max(0, window.length - (this.length - 1))));
   }
 }
 
+/** The token's characters, from bytes already checked to be the prefix and base62 characters in this encoding. */
+function decode(bytes: Buffer, { width, low }: Encoding): string {
+  if (width === 1) return bytes.toString("latin1");
+  return (low === 0 ? bytes : Buffer.from(bytes).swap16()).toString("utf16le");
+}
+
+/** Searches one object's bytes for tokens in every encoding. */
+const searchesFor = (found: (secret: string) => void) => ENCODINGS.map((encoding) => new TokenSearch(encoding, found));
+
 type ObjectState =
   | { phase: "header" }
-  | { phase: "body"; objectId: string; left: number; mode: "scan" | "sniff" | "skip"; sniffed: Buffer[]; search: TokenSearch | null }
+  | { phase: "body"; objectId: string; left: number; mode: "scan" | "sniff" | "skip"; sniffed: Buffer[]; searches: TokenSearch[] }
   | { phase: "newline" };
+
+/** The push carries more distinct well-formed token strings than are checked (MAX_CANDIDATES). */
+export class TooManyCandidatesError extends Error {
+  constructor() {
+    super(`more than ${MAX_CANDIDATES} distinct token-shaped strings with a valid checksum`);
+  }
+}
 
 /**
  * Reads `git cat-file --batch` output — "<id> <type> <size>\n<content>\n" per object — and
- * collects token-shaped strings. Trees are skipped (binary ids and names); a blob over the
- * size limit is read only if its first 8000 bytes hold no NUL byte.
+ * collects well-formed token strings (checksum valid), as bytes or UTF-16. A blob over the size
+ * limit is read only if its first 8000 bytes hold no NUL byte.
  */
 export class BatchScanner {
   readonly candidates = new Map<string, Set<string>>();
@@ -60,7 +103,8 @@ export class BatchScanner {
     const objects = this.candidates.get(secret);
     if (objects) {
       if (objects.size < MAX_OBJECTS_PER_CANDIDATE) objects.add(objectId);
-    } else if (this.candidates.size < MAX_CANDIDATES) {
+    } else if (isWellFormedPersonalAccessToken(secret)) {
+      if (this.candidates.size >= MAX_CANDIDATES) throw new TooManyCandidatesError();
       this.candidates.set(secret, new Set([objectId]));
     }
   };
@@ -96,14 +140,15 @@ export class BatchScanner {
     const [objectId = "", type, sizeText] = header.split(" ");
     const size = Number(sizeText);
     if (!Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 100)}`);
-    const mode = type === "tree" ? "skip" : type === "blob" && size > SCAN_FULLY_UP_TO_BYTES ? "sniff" : "scan";
-    const search = mode === "skip" ? null : new TokenSearch(this.note(objectId));
-    this.state = size === 0 ? { phase: "newline" } : { phase: "body", objectId, left: size, mode, sniffed: [], search };
+    // Trees are read too: a file or folder can be named after a token.
+    const mode = type === "blob" && size > SCAN_FULLY_UP_TO_BYTES ? "sniff" : "scan";
+    const searches = searchesFor(this.note(objectId));
+    this.state = size === 0 ? { phase: "newline" } : { phase: "body", objectId, left: size, mode, sniffed: [], searches };
   }
 
   private body(state: Extract<ObjectState, { phase: "body" }>, bytes: Buffer): void {
     if (state.mode === "skip") return;
-    if (state.mode === "scan") return state.search?.feed(bytes);
+    if (state.mode === "scan") return state.searches.forEach((search) => search.feed(bytes));
     state.sniffed.push(Buffer.from(bytes));
     if (state.sniffed.reduce((n, b) => n + b.length, 0) >= BINARY_SNIFF_BYTES) this.sniffDone(state, false);
   }
@@ -113,7 +158,7 @@ export class BatchScanner {
     state.sniffed = [];
     const binary = start.subarray(0, BINARY_SNIFF_BYTES).includes(0);
     state.mode = binary ? "skip" : "scan";
-    if (!binary) state.search?.feed(start);
+    if (!binary) state.searches.forEach((search) => search.feed(start));
     if (ended) state.mode = "skip";
   }
 }
