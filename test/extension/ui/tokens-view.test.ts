@@ -112,7 +112,11 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     await answer("admin", /Sign in to Clarive \(3\/3\)/);
     await answer(ADMIN_PASSWORD, /Password of admin/);
     await page.locator(".notifications-toasts", { hasText: "Signed in to" }).waitFor({ timeout: 30_000 });
-    await page.getByRole("treeitem", { name: /^CI deploy/ }).waitFor({ timeout: 30_000 });
+    // .first(): the Tokens view; an administrator's All Tokens view below lists the same token again.
+    await page
+      .getByRole("treeitem", { name: /^CI deploy/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
   });
 
   it("creates a token through the real input boxes, copies it from the modal, and shows it in the tree", async () => {
@@ -147,7 +151,7 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
     const clipboard = await page.evaluate<string>("navigator.clipboard.readText()");
     assert.equal(clipboard, secret, "the token is on the clipboard");
 
-    const row = page.getByRole("treeitem", { name: /^ui laptop/ });
+    const row = page.getByRole("treeitem", { name: /^ui laptop/ }).first();
     await row.waitFor({ timeout: 30_000 });
     assert.match(await row.innerText(), /expires in (29|30) days · read & write · acme\/widgets/);
 
@@ -167,6 +171,12 @@ describe("Clarive view through the UI (code-server + Chromium)", function () {
       await page.mouse.move(box.x + box.width + 260, box.y + box.height / 2, { steps: 5 });
       await page.mouse.up();
     }
+    // Expanded to its details (permission, repositories, expiry date, last use), then hovered for the tooltip.
+    await row.click();
+    await page
+      .getByRole("treeitem", { name: /^Permission: read & write/ })
+      .first()
+      .waitFor({ timeout: 15_000 });
     await row.hover();
     await page.waitForTimeout(1500); // let the hover tooltip and inline actions settle for the picture
     const shot = path.join(logDir, "screenshot.png");
