@@ -8,6 +8,8 @@ import { configureGitRemote, removeGitCredentials, type ConfigureRemoteOptions }
 import { createToken } from "./commands/createToken";
 import type { CommandDeps } from "./commands/deps";
 import { setRepositoryPatAccess, toggleGlobalPatAuth } from "./commands/admin";
+import { editAllowedIps, removeAnyToken, setAnyTokenActive, type AdminTokenTarget } from "./adminTokenCommands";
+import { AdminTokensTreeProvider } from "./adminTokensView";
 import { signIn, signOut } from "./commands/signIn";
 import { rotateToken } from "./commands/rotateToken";
 import { signOutAccount, switchAccount } from "./commands/accounts";
@@ -37,6 +39,8 @@ export interface ClariveTestHooks {
   treeItems(): vscode.TreeItem[];
   /** The Tokens view's description: who is signed in where. */
   viewDescription(): string | undefined;
+  /** The All Tokens view: each user row followed by its token rows. */
+  allTokensItems(): vscode.TreeItem[];
   checkExpiry(): Promise<TokenDto[]>;
   /** The accounts VS Code's Accounts menu lists for Clarive ("user @ host"). */
   accounts(): Promise<string[]>;
@@ -71,6 +75,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
   const warningDays = () => vscodeSettings.expiryWarningDays();
   const tree = new TokensTreeProvider(session, warningDays, () => void onSessionRejected());
   const decorations = new TokenDecorations();
+  const allTokens = new AdminTokensTreeProvider(session);
+  const refreshAllTokens = () => allTokens.reload();
   const gitConfig = (folder: string) => localGitConfig(folder, async () => (await gitApi())?.git?.path ?? "git");
   const statusBar = new RemoteStatusBar({
     session,
@@ -92,6 +98,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     refreshTokens: async () => {
       await tree.reload();
       decorations.refresh();
+      // The administrators' view shows the same tokens among everyone's.
+      await allTokens.reload();
       await statusBar.update();
     },
     cachedTokens: () => tree.tokens,
@@ -159,6 +167,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     providerRegistration,
     vscode.window.registerFileDecorationProvider(decorations),
     tokensView,
+    vscode.window.createTreeView("clarive.allTokens", { treeDataProvider: allTokens, showCollapseAll: true }),
     register("clarive.signIn", async () => {
       const ok = await signIn(deps);
       if (ok) notifier.start();
@@ -192,6 +201,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
     }),
     register("clarive.admin.toggleGlobalPatAuth", () => toggleGlobalPatAuth(deps)),
     register("clarive.admin.setRepositoryPatAccess", () => setRepositoryPatAccess(deps)),
+    register("clarive.admin.refreshAllTokens", refreshAllTokens),
+    register("clarive.admin.deactivateAnyToken", (target: AdminTokenTarget) => setAnyTokenActive(deps, target, false, refreshAllTokens)),
+    register("clarive.admin.activateAnyToken", (target: AdminTokenTarget) => setAnyTokenActive(deps, target, true, refreshAllTokens)),
+    register("clarive.admin.removeAnyToken", (target: AdminTokenTarget) => removeAnyToken(deps, target, refreshAllTokens)),
+    register("clarive.editAllowedIps", (target: TokenTarget) => editAllowedIps(deps, target)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("clarive.useGitCredentialsProvider")) {
         void providerRegistration.update(vscodeSettings.useGitCredentialsProvider());
@@ -241,6 +255,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Clariv
         tokensState: () => tree.currentState,
         treeItems: () => tree.getChildren(),
         viewDescription: () => tokensView.description,
+        allTokensItems: () => allTokens.getChildren().flatMap((user) => [user, ...allTokens.getChildren(user)]),
         checkExpiry: () => notifier.check(),
         accounts: async () => (await accountsProvider.getSessions()).map((entry) => entry.account.label),
         remoteStatus: async () => {

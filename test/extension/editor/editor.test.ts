@@ -198,6 +198,31 @@ describe("Clarive extension in a real VS Code", () => {
     assert.equal(itemNamed("editor laptop (read-only)"), undefined);
   });
 
+  it("shows an administrator every user's tokens in All Tokens, grouped by user, and deactivates and removes one", async () => {
+    const adminKey = (await api<LoginResponse>("POST", "/auth/login", undefined, { username: "admin", password: adminPassword })).apiKey;
+    await api("POST", "/users", adminKey, { username: "erin", password: "erin-password", isAdmin: false });
+    const erinKey = (await api<LoginResponse>("POST", "/auth/login", undefined, { username: "erin", password: "erin-password" })).apiKey;
+    await api("POST", "/tokens", erinKey, { description: "erin build box", expiresInDays: 30, permission: "read" });
+    await vscode.commands.executeCommand("clarive.admin.refreshAllTokens");
+    const erinRow = () =>
+      hooks.allTokensItems().find((item) => item.label === "erin build box") as (vscode.TreeItem & { token: unknown }) | undefined;
+    const users = hooks
+      .allTokensItems()
+      .filter((item) => item.contextValue === "admin-user")
+      .map((item) => (typeof item.label === "string" ? item.label : item.label?.label));
+    // One row per user who has tokens (admin removed its own above).
+    assert.deepEqual(users, ["erin"]);
+    assert.equal(erinRow()?.contextValue, "admin-token:active");
+    assert.match(String(erinRow()?.description), /^expires in (29|30) days · never used$/);
+    ui.answer({ message: "Deactivate" });
+    await vscode.commands.executeCommand("clarive.admin.deactivateAnyToken", erinRow());
+    assert.equal(erinRow()?.contextValue, "admin-token:inactive");
+    ui.answer({ message: "Remove" });
+    assert.equal(await vscode.commands.executeCommand("clarive.admin.removeAnyToken", erinRow()), true);
+    assert.equal(erinRow(), undefined);
+    assert.deepEqual(await api<unknown[]>("GET", "/tokens", erinKey), []);
+  });
+
   it("configures the workspace remote and pushes through the vscode.git API with the credentials provider", async () => {
     ui.answer(
       { pick: "acme/widgets" },
