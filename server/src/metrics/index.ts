@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { GitService as GitServiceName } from "../git/gitPath";
 import type { GitAccessDecision } from "../gitAccess";
 import { AUTH_HOOK_PATH } from "../http/authHook";
+import { FastHistogram, type HistogramSeries } from "./fastHistogram";
 
 /** What the service exposes to the metrics at scrape time (read then, never on the hot path). */
 export interface MetricsSources {
@@ -35,7 +36,11 @@ export function gitServiceOf(url: string): GitService {
   return "other";
 }
 
-const statusClass = (status: number): string => STATUS_CLASSES[Math.floor(status / 100) - 1] ?? "5xx";
+/** 0 for 1xx … 4 for 5xx (and anything out of range). */
+const statusClassIndex = (status: number): number => {
+  const index = Math.floor(status / 100) - 1;
+  return index >= 0 && index < STATUS_CLASSES.length ? index : STATUS_CLASSES.length - 1;
+};
 /** Refusal reasons are a fixed set of phrases (gitAccess/decision.ts): label values as snake_case. */
 const reasonLabel = (reason: string): string => reason.replace(/[^a-z0-9]+/gi, "_").toLowerCase();
 
@@ -54,31 +59,32 @@ function processMetrics(): Registry {
 }
 
 /**
- * The service's Prometheus metrics (GET /metrics). Hot-path observations use label children
- * bound once, so an auth-hook request costs a few hundred nanoseconds more (bench/README.md);
- * figures the service already keeps (cache lookups, feed health) are read at scrape time.
+ * The service's Prometheus metrics (GET /metrics). What every request and every git decision
+ * records is plain additions (a histogram series bound once, counts in a map), handed to
+ * prom-client at scrape time, as are the figures the service keeps anyway (cache lookups, feed
+ * health): the auth hook is the service's hot path (bench/README.md).
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly durations: Histogram<"kind" | "status">;
-  private readonly durationChildren = new Map<string, Histogram.Internal<"kind" | "status">>();
+  private readonly durations = new FastHistogram(
+    "clarive_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its response, by part of the service and status class",
+    DURATION_BUCKETS,
+  );
+  /** By kind, then status class index. */
+  private readonly durationSeries = new Map<RequestKind, HistogramSeries[]>();
   private readonly gitRequests: Counter<"service" | "status">;
   private readonly gitBytes: Counter<"service" | "direction">;
-  private readonly decisions: Counter<"outcome" | "reason">;
-  private readonly decisionChildren = new Map<string, Counter.Internal>();
-  private readonly throttled: Counter.Internal;
-  private readonly failedLogins: Counter.Internal;
+  private allowed = 0;
+  /** Refusals by reason (a reason is refused or throttled, never both). */
+  private readonly refusals = new Map<string, { throttled: boolean; count: number }>();
+  private throttled = 0;
+  private failedLogins = 0;
   private sources: MetricsSources | undefined;
 
   constructor() {
     const registers = [this.registry];
-    this.durations = new Histogram({
-      name: "clarive_http_request_duration_seconds",
-      help: "Time from a request's arrival to the end of its response, by part of the service and status class",
-      labelNames: ["kind", "status"],
-      buckets: DURATION_BUCKETS,
-      registers,
-    });
+    this.registry.registerMetric(this.durations.asMetric());
     this.gitRequests = new Counter({
       name: "clarive_git_requests_total",
       help: "git smart-HTTP requests (/git/...), by git service and status class",
@@ -91,23 +97,8 @@ export class ServiceMetrics {
       labelNames: ["service", "direction"],
       registers,
     });
-    this.decisions = new Counter({
-      name: "clarive_git_auth_decisions_total",
-      help: "git access decisions (the /git/ routes and the auth hook), by outcome (allowed, refused, throttled) and reason",
-      labelNames: ["outcome", "reason"],
-      registers,
-    });
-    this.throttled = new Counter({
-      name: "clarive_git_logins_throttled_total",
-      help: "git logins refused because their address or username had too many failed logins (429)",
-      registers,
-    }).labels();
-    this.failedLogins = new Counter({
-      name: "clarive_git_failed_logins_total",
-      help: "git logins with bad credentials (counted toward throttling)",
-      registers,
-    }).labels();
     this.registerScrapeTimeMetrics(registers);
+    this.registerDecisionMetrics(registers);
   }
 
   /** Connects the figures read at scrape time; until then they read as zero. */
@@ -149,13 +140,50 @@ export class ServiceMetrics {
     });
   }
 
+  private registerDecisionMetrics(registers: Registry[]): void {
+    const counts = () => ({ allowed: this.allowed, refusals: this.refusals, throttled: this.throttled, failedLogins: this.failedLogins });
+    new Counter({
+      name: "clarive_git_auth_decisions_total",
+      help: "git access decisions (the /git/ routes and the auth hook), by outcome (allowed, refused, throttled) and reason",
+      labelNames: ["outcome", "reason"],
+      registers,
+      collect() {
+        this.reset();
+        const { allowed, refusals } = counts();
+        this.inc({ outcome: "allowed", reason: "ok" }, allowed);
+        for (const [reason, { throttled, count }] of refusals) {
+          this.inc({ outcome: throttled ? "throttled" : "refused", reason: reasonLabel(reason) }, count);
+        }
+      },
+    });
+    new Counter({
+      name: "clarive_git_logins_throttled_total",
+      help: "git logins refused because their address or username had too many failed logins (429)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().throttled);
+      },
+    });
+    new Counter({
+      name: "clarive_git_failed_logins_total",
+      help: "git logins with bad credentials (counted toward throttling)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(counts().failedLogins);
+      },
+    });
+  }
+
   observeRequest(kind: RequestKind, url: string, status: number, seconds: number): void {
-    const statusLabel = statusClass(status);
-    const key = `${kind} ${statusLabel}`;
-    let child = this.durationChildren.get(key);
-    if (!child) this.durationChildren.set(key, (child = this.durations.labels(kind, statusLabel)));
-    child.observe(seconds);
-    if (kind === "git") this.gitRequests.inc({ service: gitServiceOf(url), status: statusLabel });
+    const statusIndex = statusClassIndex(status);
+    let byStatus = this.durationSeries.get(kind);
+    if (!byStatus) this.durationSeries.set(kind, (byStatus = []));
+    let series = byStatus[statusIndex];
+    if (!series) byStatus[statusIndex] = series = this.durations.series({ kind, status: STATUS_CLASSES[statusIndex] as string });
+    series.observe(seconds);
+    if (kind === "git") this.gitRequests.inc({ service: gitServiceOf(url), status: STATUS_CLASSES[statusIndex] });
   }
 
   observeGitTraffic(gitService: GitServiceName, received: number, sent: number): void {
@@ -165,15 +193,16 @@ export class ServiceMetrics {
   }
 
   observeDecision(decision: GitAccessDecision): void {
-    const outcome = decision.ok ? "allowed" : decision.status === 429 ? "throttled" : "refused";
-    const reason = decision.ok ? "ok" : decision.reason;
-    const key = `${outcome} ${reason}`;
-    let child = this.decisionChildren.get(key);
-    if (!child) this.decisionChildren.set(key, (child = this.decisions.labels(outcome, reasonLabel(reason))));
-    child.inc();
-    if (decision.ok) return;
-    if (decision.status === 429) this.throttled.inc();
-    if (decision.failedLogin) this.failedLogins.inc();
+    if (decision.ok) {
+      this.allowed++;
+      return;
+    }
+    const throttled = decision.status === 429;
+    const known = this.refusals.get(decision.reason);
+    if (known) known.count++;
+    else this.refusals.set(decision.reason, { throttled, count: 1 });
+    if (throttled) this.throttled++;
+    if (decision.failedLogin) this.failedLogins++;
   }
 
   /** The exposition text: this service's metrics, then the process's. */
