@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { checksum, generatePersonalAccessToken } from "@clarive/shared";
+import { gitEnvironmentFor } from "../../server/src/git/pushProtection/locate";
 import { BatchScanner, MAX_CANDIDATES, SCAN_FULLY_UP_TO_BYTES, TooManyCandidatesError } from "../../server/src/git/pushProtection/scan";
 
 /** `git cat-file --batch` output for these objects. */
@@ -97,5 +101,34 @@ describe("push protection's object scanner (git cat-file --batch output)", () =>
       65536,
     );
     assert.deepEqual([...found.keys()], [token]);
+  });
+});
+
+describe("push protection: which quarantine folder the hook may name", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-quarantine-"));
+  const real = path.join(root, "real", "acme", "widgets.git");
+  fs.mkdirSync(path.join(real, "objects", "tmp_objdir-incoming-abc123"), { recursive: true });
+  fs.symlinkSync(path.join(root, "real"), path.join(root, "link"));
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("accepts git's quarantine of the repository when REPOS_DIR is a symlink (git names it by its real path)", () => {
+    const env = gitEnvironmentFor({
+      repositoryPath: path.join(root, "link", "acme", "widgets.git"),
+      quarantine: path.join(real, "objects", "tmp_objdir-incoming-abc123"),
+      tips: [],
+    });
+    assert.equal(env?.GIT_OBJECT_DIRECTORY, path.join(real, "objects", "tmp_objdir-incoming-abc123"));
+  });
+
+  it("refuses any other folder: another repository's, one outside objects/, one not named as git's quarantine", () => {
+    fs.mkdirSync(path.join(root, "real", "acme", "other.git", "objects", "tmp_objdir-incoming-x"), { recursive: true });
+    for (const quarantine of [
+      path.join(root, "real", "acme", "other.git", "objects", "tmp_objdir-incoming-x"),
+      path.join(real, "tmp_objdir-incoming-abc123"),
+      path.join(real, "objects", "pack"),
+      path.join(real, "objects", "tmp_objdir-incoming-abc123", "..", "..", "..", "other.git", "objects", "tmp_objdir-incoming-x"),
+    ]) {
+      assert.equal(gitEnvironmentFor({ repositoryPath: real, quarantine, tips: [] }), null, quarantine);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 
@@ -22,8 +23,21 @@ export function gitEnvironmentFor(objects: PushObjects): NodeJS.ProcessEnv | nul
   if (objects.quarantine === null) return env;
   const store = path.join(objects.repositoryPath, "objects");
   const quarantine = path.resolve(objects.quarantine);
-  if (path.dirname(quarantine) !== store || !path.basename(quarantine).startsWith("tmp_objdir-incoming-")) return null;
+  // git names the quarantine from its working folder, with symlinks resolved (REPOS_DIR may be a
+  // symlink, or under one): compare real paths.
+  const realStore = realPath(store);
+  if (!realStore || realPath(path.dirname(quarantine)) !== realStore || !path.basename(quarantine).startsWith("tmp_objdir-incoming-")) {
+    return null;
+  }
   return { ...env, GIT_OBJECT_DIRECTORY: quarantine, GIT_ALTERNATE_OBJECT_DIRECTORIES: store };
+}
+
+function realPath(folder: string): string | null {
+  try {
+    return fs.realpathSync(folder);
+  } catch {
+    return null;
+  }
 }
 
 async function firstLine(args: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
