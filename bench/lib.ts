@@ -20,16 +20,18 @@ export interface ServiceProcess {
 }
 
 async function waitUntilUp(url: string, child: ChildProcess, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  // Two minutes: a busy machine starts the service (PGlite's initdb, migrations) slowly.
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    try {
-      // 503 while it starts (migrations, the first admin): not up yet.
-      if ((await fetch(url)).status !== 503) return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // 503 while it starts (migrations, the first admin): not up yet.
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status !== 0 && status !== 503) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${what} did not start`);
+  throw new Error(`${what} did not start within two minutes`);
 }
 
 /** Stops a child started with `detached: true` and everything it started (npx → tsx → node). */
