@@ -25,7 +25,9 @@ const npmPackagesExternal = {
   },
 };
 
-fs.rmSync(outDir, { recursive: true, force: true });
+// Files are replaced in place, the folder never removed: a service started from it meanwhile
+// (a test, a bench) still finds the child scripts it forks by path.
+fs.mkdirSync(outDir, { recursive: true });
 await build({
   entryPoints: [path.join(serverDir, "src/main.ts")],
   outfile: path.join(outDir, "main.js"),
