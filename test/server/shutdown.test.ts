@@ -61,9 +61,9 @@ async function holdingProxy(target: number): Promise<{ port: number; held: Promi
 }
 
 /** The service as `npm start` runs it, in a process group of its own (so that clean-up can kill all of it). */
-async function startServiceProcess(env: Record<string, string>) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-shutdown-"));
-  fs.cpSync(await migratedPgliteTemplate(), path.join(dataDir, "pg"), { recursive: true });
+async function startServiceProcess(env: Record<string, string>, existingDataDir?: string) {
+  const dataDir = existingDataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "clarive-shutdown-"));
+  if (!existingDataDir) fs.cpSync(await migratedPgliteTemplate(), path.join(dataDir, "pg"), { recursive: true });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const { DATABASE_URL: _postgres, ...inherited } = process.env;
@@ -94,7 +94,7 @@ async function startServiceProcess(env: Record<string, string>) {
   const login = await new Client(url).post<LoginResponse>("/auth/login", { username: "admin", password: ADMIN_PASSWORD });
   const admin = new Client(url, login.body.apiKey);
   assert.equal((await admin.put("/settings/git", { patAuthEnabled: true })).status, 200);
-  assert.equal((await admin.post("/repositories", { project: "acme", name: "app" })).status, 201);
+  if (!existingDataDir) assert.equal((await admin.post("/repositories", { project: "acme", name: "app" })).status, 201);
   const created = await admin.post<CreatedTokenDto>("/tokens", { description: "push", permission: "read-write", expiresInDays: 30 });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const token = created.body.token;
@@ -103,6 +103,7 @@ async function startServiceProcess(env: Record<string, string>) {
     port,
     token,
     exited,
+    dataDir,
     bare: path.join(dataDir, "repos", "acme", "app.git"),
     /** To the service's process alone, as docker stop, Kubernetes and systemd's KillMode=mixed send it. */
     signal: (signal: NodeJS.Signals) => child.kill(signal),
@@ -114,6 +115,13 @@ async function startServiceProcess(env: Record<string, string>) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       throw new Error(`fewer than ${count} requests in flight`);
+    },
+    kill: () => {
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // already gone
+      }
     },
     cleanUp: () => {
       try {
@@ -206,5 +214,38 @@ describe("graceful shutdown (SIGTERM)", () => {
       proxy.close();
       service.cleanUp();
     }
+  });
+
+  it("after a SIGKILL in the middle of a push, the next start removes its quarantine and the push goes through", async function () {
+    this.timeout(180_000);
+    const service = await startServiceProcess({});
+    const proxy = await holdingProxy(service.port);
+    running.push(service.cleanUp, proxy.close);
+    const wc = await workingCopyWithCommit(
+      remoteUrl(service.url, "acme/app", "admin", service.token),
+      "data",
+      randomBytes(1_000_000).toString("hex"),
+    );
+    const pushing = git(["push", "-q", remoteUrl(`http://127.0.0.1:${proxy.port}`, "acme/app", "admin", service.token), "HEAD:main"], {
+      cwd: wc,
+    });
+    await heldOrFailed(proxy.held, pushing);
+    const objects = path.join(service.bare, "objects");
+    const quarantines = () => fs.readdirSync(objects).filter((name) => name.startsWith("tmp_objdir-incoming-"));
+    for (let i = 0; i < 200 && quarantines().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.equal(quarantines().length, 1, "git is receiving the pack into its quarantine");
+    service.kill();
+    await service.exited;
+    proxy.release();
+    assert.notEqual((await pushing).code, 0);
+    proxy.close();
+    assert.equal(quarantines().length, 1, "left behind by the killed push");
+
+    const again = await startServiceProcess({}, service.dataDir);
+    running.push(again.cleanUp);
+    assert.deepEqual(quarantines(), [], "removed at start");
+    await gitOk(["push", "-q", remoteUrl(again.url, "acme/app", "admin", again.token), "HEAD:main"], { cwd: wc });
+    assert.equal(await refOnDisk(again.bare), (await gitOk(["rev-parse", "HEAD"], { cwd: wc })).trim());
+    await gitOk(["fsck", "--full"], { cwd: again.bare });
   });
 });
