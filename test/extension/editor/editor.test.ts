@@ -320,6 +320,19 @@ describe("Clarive extension in a real VS Code", () => {
     assert.match(status?.tooltip ?? "", /for "origin" \(acme\/widgets\), from VS Code's secret storage\. Expires \d{4}-/);
   });
 
+  it("the status bar's click offers Rotate Token first, and rotating from there updates what it shows", async () => {
+    const before = itemNamed("acme/widgets from VS Code")?.token.hint;
+    ui.answer({ pick: "Rotate Token" }, { pick: "In 1 hour" }, { message: undefined });
+    await vscode.commands.executeCommand("clarive.remoteStatusActions");
+    assert.equal(ui.pending, 0);
+    const offered = ui.prompts.find((p) => p.title === "Clarive: git remote");
+    assert.deepEqual(offered?.labels, ["Rotate Token", "Configure Git Remote"]);
+    const after = itemNamed("acme/widgets from VS Code")?.token.hint;
+    assert.ok(after && after !== before, "rotated");
+    const tooltip = (await hooks.remoteStatus())?.tooltip ?? "";
+    assert.ok(tooltip.includes(`(${after})`), `the status bar names the new hint: ${tooltip}`);
+  });
+
   it("removes the stored git credentials, and the status bar says git has no token", async () => {
     ui.answer({ pickMany: ["acme/widgets"] });
     assert.equal(await vscode.commands.executeCommand("clarive.removeGitCredentials"), 1);
