@@ -315,6 +315,25 @@ describe("push protection: a push carrying a live token is refused", () => {
       }
     });
 
+    it("shows the description as one line of plain text: no terminal escapes, bidi overrides or invisible characters", async () => {
+      const tricky = await createToken(alice, {
+        description: "ci \u001b[2J\u001b[31mred\u202egnp.exe\u2066x\u200b\ufeffend\nnext",
+        expiresInDays: 30,
+      });
+      const { dir, branch } = await branchWith([{}]);
+      clock.advance(25 * DAY);
+      try {
+        const result = await git(["push", remoteUrl(server.url, "acme/widgets", "alice", tricky.token), branch], { cwd: dir });
+        assert.equal(result.code, 0, result.stderr);
+        const line = result.stderr.split("\n").find((l) => l.includes("your token"));
+        assert.ok(line, result.stderr);
+        assert.ok(line.includes('your token "ci  [2J [31mred gnp.exe x  end next" expires on'), line);
+        for (const hidden of ["\u001b", "\u202e", "\u2066", "\u200b", "\ufeff"]) assert.ok(!result.stderr.includes(hidden));
+      } finally {
+        clock.advance(-25 * DAY);
+      }
+    });
+
     it("a token made as short as the window warns once a day, not on every push", async () => {
       const short = await createToken(alice, { description: "one-week job", expiresInDays: 7 });
       const { dir, branch } = await branchWith([{}]);

@@ -4,9 +4,11 @@ import { claimExpiryNotice, findTokenForNotice } from "../repositories/leakedTok
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A token that expires within this is mentioned inside git (DESIGN §5). */
 export const EXPIRY_WARNING_DAYS = 7;
-// Descriptions are the owner's own text: one line, printable, short enough for a terminal.
+// Descriptions are the owner's own text: one line, printable, short enough for a terminal. Also
+// out: bidirectional overrides and isolates (they reorder what the terminal shows, as in
+// "Trojan Source") and invisible characters (zero-width, BOM).
 // eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 function inWords(ms: number): string {
   const hours = Math.max(1, Math.round(ms / (60 * 60 * 1000)));
