@@ -110,6 +110,29 @@ describe("push protection: a push carrying a live token is refused", () => {
     );
   });
 
+  it("refuses the same commits pushed again after the refusal, or at the same moment: a deactivated token can be reactivated", async () => {
+    const leaked = await createToken(bob);
+    const first = await branchWith([{ files: { "deploy.env": `TOKEN=${leaked.token}\n` } }]);
+    assert.notEqual((await first.push()).code, 0);
+    assert.equal((await tokenOf(bob, leaked.id)).active, false);
+    const again = await first.push();
+    assert.notEqual(again.code, 0, "pushed again, it is still refused");
+    assert.match(again.stderr, /Push refused: it contains a live personal access token/);
+    assert.equal(await refOnDisk(bare(), `refs/heads/${first.branch}`), null);
+    // Three pushes carrying one live token at once: each is refused, whichever deactivates it.
+    for (let round = 0; round < 3; round++) {
+      const racing = await createToken(bob);
+      const branches = await Promise.all([0, 1, 2].map((k) => branchWith([{ files: { [`k${k}.env`]: racing.token } }])));
+      const results = await Promise.all(branches.map((b) => b.push()));
+      assert.deepEqual(
+        results.map((r) => r.code !== 0),
+        [true, true, true],
+        results.map((r) => r.stderr).join("\n"),
+      );
+      for (const b of branches) assert.equal(await refOnDisk(bare(), `refs/heads/${b.branch}`), null);
+    }
+  });
+
   it("lets the same push through once the token string is a deleted token's, an invented one or a look-alike", async () => {
     const deleted = await createToken(bob);
     assert.equal((await bob.delete(`/tokens/${deleted.id}`)).status, 204);

@@ -11,8 +11,14 @@ export interface LiveTokenMatch {
  * The tokens that a secret among these hashes would still open at `now`: active, unexpired,
  * by their current secret or by a rotated-out one whose grace window is still open. A token
  * whose owner is deactivated counts too: it would work again once the owner is reactivated.
+ * With `deactivatedToo`, so does a deactivated token: its owner can make it work again.
  */
-export async function findLiveTokensBySecretHash(db: Queryable, secretHashes: string[], now: Date): Promise<LiveTokenMatch[]> {
+export async function findLiveTokensBySecretHash(
+  db: Queryable,
+  secretHashes: string[],
+  now: Date,
+  { deactivatedToo = false }: { deactivatedToo?: boolean } = {},
+): Promise<LiveTokenMatch[]> {
   if (secretHashes.length === 0) return [];
   const current = db("personal_access_tokens as t")
     .whereIn("t.token_hash", secretHashes)
@@ -22,12 +28,9 @@ export async function findLiveTokensBySecretHash(db: Queryable, secretHashes: st
     .whereIn("r.token_hash", secretHashes)
     .andWhere("r.valid_until", ">", now)
     .select("t.id", "t.user_id", "r.token_hash as secret_hash", "t.active", "t.expires_at");
-  const rows: LiveTokenMatch[] = await db
-    .queryBuilder()
-    .from(current.unionAll(retired, true).as("m"))
-    .where("m.active", true)
-    .andWhere("m.expires_at", ">", now)
-    .select("m.id", "m.user_id", "m.secret_hash");
+  const matches = db.queryBuilder().from(current.unionAll(retired, true).as("m")).where("m.expires_at", ">", now);
+  if (!deactivatedToo) matches.andWhere("m.active", true);
+  const rows: LiveTokenMatch[] = await matches.select("m.id", "m.user_id", "m.secret_hash");
   return rows;
 }
 

@@ -34,8 +34,9 @@ export async function isPushProtected(db: Knex, push: Pick<PushContext, "project
 
 /**
  * The strings among those a push carries that are live tokens of anyone — when push protection
- * is on for the repository. Look-alikes with a wrong checksum cost no query; a well-formed
- * string that opens nothing (deleted, expired, made up for an example) is not a leak.
+ * is on for the repository; deactivated ones count (they can be reactivated). Look-alikes with a
+ * wrong checksum cost no query; a well-formed string that opens nothing and never will again
+ * (deleted, expired, made up for an example) is not a leak.
  */
 export async function findLiveSecretsInPush(db: Knex, push: PushContext, candidates: string[], now: Date): Promise<LiveSecret[]> {
   const wellFormed = [...new Set(candidates.filter(isWellFormedPersonalAccessToken))];
@@ -43,7 +44,10 @@ export async function findLiveSecretsInPush(db: Knex, push: PushContext, candida
   // Asked again: the switch may have been turned off while the push was under way.
   if (!(await isPushProtected(db, push))) return [];
   const byHash = new Map(wellFormed.map((secret) => [sha256Hex(secret), secret]));
-  const live = await findLiveTokensBySecretHash(db, [...byHash.keys()], now);
+  // A deactivated token counts: one push refused for it deactivates it, and the same commits
+  // pushed again (or at the same moment) must not then land it in the repository, where it
+  // would be live again the moment its owner reactivates it.
+  const live = await findLiveTokensBySecretHash(db, [...byHash.keys()], now, { deactivatedToo: true });
   return live.flatMap((match) => {
     const secret = byHash.get(match.secret_hash);
     return secret ? [{ tokenId: match.id, secret, hint: secretHint(secret) }] : [];
