@@ -249,6 +249,39 @@ describe("push protection: a push carrying a live token is refused", () => {
     assert.equal(await refOnDisk(bare(), tags[2999]), made[0]);
   });
 
+  it("a repository's own hooks still run: its pre-receive can refuse, its post-receive runs after the push", async () => {
+    const hooks = path.join(bare(), "hooks");
+    const marker = path.join(server.dataDir, "post-receive-ran");
+    fs.writeFileSync(
+      path.join(hooks, "pre-receive"),
+      '#!/bin/sh\nwhile read o n r; do case $r in *blocked*) echo "policy: no blocked branches" >&2; exit 1;; esac; done\n',
+      {
+        mode: 0o755,
+      },
+    );
+    fs.writeFileSync(path.join(hooks, "post-receive"), `#!/bin/sh\ncat > ${marker}\n`, { mode: 0o755 });
+    try {
+      const { dir } = await branchWith([{}]);
+      const refused = await git(["push", "origin", "HEAD:refs/heads/blocked-1"], { cwd: dir });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /remote: policy: no blocked branches/);
+      assert.ok(!fs.existsSync(marker));
+      const pushed = await git(["push", "origin", "HEAD:refs/heads/allowed-1"], { cwd: dir });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.match(fs.readFileSync(marker, "utf8"), /refs\/heads\/allowed-1/);
+      // And a leak is still refused by ours first.
+      const t = await createToken(bob);
+      fs.writeFileSync(path.join(dir, "leak.txt"), t.token);
+      await gitOk(["add", "leak.txt"], { cwd: dir });
+      await gitOk(["commit", "-qm", "leak"], { cwd: dir });
+      const leak = await git(["push", "origin", "HEAD:refs/heads/allowed-2"], { cwd: dir });
+      assert.match(leak.stderr, /Push refused/);
+    } finally {
+      fs.rmSync(path.join(hooks, "pre-receive"));
+      fs.rmSync(path.join(hooks, "post-receive"));
+    }
+  });
+
   it("only scans what the push adds: a token already in the repository's history does not block later pushes", async () => {
     const old = await createToken(bob);
     await admin.patch("/repositories/acme/widgets", { pushProtection: "false" });

@@ -16,7 +16,7 @@ import {
   type LeakFound,
   type PushContext,
 } from "../../services/pushProtection";
-import { writePushHooks } from "./hookFiles";
+import { hasOwnPushHooks, writePushHooks } from "./hookFiles";
 import { gitEnvironmentFor, locateSecret } from "./locate";
 import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TooManyCandidatesError } from "./scan";
 
@@ -67,19 +67,20 @@ export class PushProtection {
   private constructor(
     private readonly deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock },
     private readonly directory: string,
+    private readonly hooks: { plain: string; chained: string },
     private readonly port: number,
     private readonly server: net.Server,
   ) {}
 
   static async start(deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock }): Promise<PushProtection> {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-hooks-"));
-    writePushHooks(directory);
+    const hooks = writePushHooks(directory);
     const server = net.createServer();
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(0, "127.0.0.1", resolve);
     });
-    const protection = new PushProtection(deps, directory, (server.address() as net.AddressInfo).port, server);
+    const protection = new PushProtection(deps, directory, hooks, (server.address() as net.AddressInfo).port, server);
     server.on("connection", (socket) => protection.serve(socket));
     return protection;
   }
@@ -98,7 +99,8 @@ export class PushProtection {
     const env: Record<string, string> = {
       GIT_CONFIG_COUNT: "1",
       GIT_CONFIG_KEY_0: "core.hooksPath",
-      GIT_CONFIG_VALUE_0: this.directory,
+      // Our hooks replace the repository's folder: where it has hooks of its own, ours run them.
+      GIT_CONFIG_VALUE_0: hasOwnPushHooks(push.repositoryPath) ? this.hooks.chained : this.hooks.plain,
     };
     const notice = await this.notice(token);
     if (notice) env.CLARIVE_PUSH_NOTICE = notice;
