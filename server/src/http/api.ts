@@ -37,8 +37,37 @@ export interface ApiDeps {
   clock: Clock;
 }
 
+/**
+ * Where in a request's params, query or body a NUL character is (a key or a string), if
+ * anywhere: Postgres text cannot hold one, so it is refused here, for every route, as bad input.
+ * Iterative: a body may nest thousands of levels deep.
+ */
+function nulCharacterAt(value: unknown): string[] | undefined {
+  const stack: [unknown, string[]][] = [[value, []]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, path] = next;
+    if (typeof item === "string") {
+      if (item.includes("\u0000")) return path;
+    } else if (item && typeof item === "object") {
+      for (const [key, child] of Object.entries(item)) {
+        if (key.includes("\u0000")) return [...path, key];
+        stack.push([child, [...path, key]]);
+      }
+    }
+  }
+  return undefined;
+}
+
 function parse<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
   if (!schema) return {} as z.infer<T>;
+  const nul = nulCharacterAt(value);
+  if (nul) {
+    const issue = {
+      path: [where, ...nul.map((part) => part.split("\u0000").join("\\0"))].join("."),
+      message: "must not contain a NUL character",
+    };
+    throw new ValidationError(`${issue.path}: ${issue.message}`, [issue]);
+  }
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join("."), message: i.message }));
