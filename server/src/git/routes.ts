@@ -76,19 +76,26 @@ export function gitHttpMiddleware(deps: {
       return refuse(ctx, 404, "Repository not found");
     }
     // The push itself (not its advertisement): git runs our pre-receive hook for it. Prepared
-    // before Koa hands the response over, so an error here is answered, never a hang.
+    // while Koa still answers, so a database outage here is a 503 git shows, not a hang.
     let push: PushRegistration | undefined;
     if (target.write && target.endpoint === "git-receive-pack") {
-      push = await deps.pushProtection.register(
-        {
-          project: target.project,
-          repository: target.repository,
-          repositoryPath: bareRepositoryPath(deps.reposDir, target.project, target.repository),
-          pusher: decision.username,
-          ip: ctx.ip || null,
-        },
-        { id: decision.tokenId, expiresAt: decision.expiresAt },
-      );
+      try {
+        push = await deps.pushProtection.register(
+          {
+            project: target.project,
+            repository: target.repository,
+            repositoryPath: bareRepositoryPath(deps.reposDir, target.project, target.repository),
+            pusher: decision.username,
+            ip: ctx.ip || null,
+          },
+          { id: decision.tokenId, expiresAt: decision.expiresAt },
+        );
+      } catch (error) {
+        const unavailable = databaseUnavailable(error);
+        if (!unavailable) throw error;
+        ctx.state.errorCode = unavailable.code;
+        return refuse(ctx, unavailable.status, unavailable.message, { "Retry-After": String(unavailable.retryAfterSeconds) });
+      }
     }
     ctx.respond = false;
     try {
