@@ -26,7 +26,11 @@ describe("global git settings", () => {
     assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 730, pushProtection: true });
     reply = await admin.put<GitSettingsDto>("/settings/git", { maxLifetimeDays: 90 });
     assert.deepEqual(reply.body, { patAuthEnabled: true, maxLifetimeDays: 90, pushProtection: true });
-    assert.deepEqual((await alice.get<GitSettingsDto>("/settings/git")).body, { patAuthEnabled: true, maxLifetimeDays: 90, pushProtection: true });
+    assert.deepEqual((await alice.get<GitSettingsDto>("/settings/git")).body, {
+      patAuthEnabled: true,
+      maxLifetimeDays: 90,
+      pushProtection: true,
+    });
   });
 
   it("a non-admin is refused with 403", async () => {

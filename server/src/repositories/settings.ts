@@ -7,7 +7,9 @@ export interface GitSettingsRow {
 }
 
 export async function getGitSettings(db: Queryable): Promise<GitSettingsRow> {
-  const row: GitSettingsRow | undefined = await db("git_settings").where({ id: 1 }).first("pat_auth_enabled", "max_lifetime_days", "push_protection");
+  const row: GitSettingsRow | undefined = await db("git_settings")
+    .where({ id: 1 })
+    .first("pat_auth_enabled", "max_lifetime_days", "push_protection");
   if (!row) throw new Error("git_settings row is missing: the migrations did not run");
   return row;
 }
