@@ -16,17 +16,19 @@ import path from "node:path";
  */
 const PRE_RECEIVE = `#!/bin/bash
 [ -z "$CLARIVE_PUSH_NOTICE" ] || printf '%s\\n' "$CLARIVE_PUSH_NOTICE" >&2
-input=$(cat)
+# Builtins only (mapfile, read, /dev/tcp): the hook is the one program a push starts for it.
+mapfile -t input
 own="\${GIT_DIR:-.}/hooks/pre-receive"
 own_hook() {
-  [ ! -x "$own" ] || printf '%s\\n' "$input" | "$own"
+  [ ! -x "$own" ] || printf '%s\\n' "\${input[@]}" | "$own"
 }
 [ -n "$CLARIVE_PUSH_NONCE" ] || { own_hook; exit; }
 tips=()
 refs=()
-while read -r old new ref; do
-  case $new in *[!0]*) tips+=("$new") refs+=("$ref") ;; esac
-done <<< "$input"
+for line in "\${input[@]}"; do
+  fields=($line) # old new ref: ids and a ref name, never spaces
+  case \${fields[1]} in *[!0]*) tips+=("\${fields[1]}") refs+=("\${fields[2]}") ;; esac
+done
 [ \${#tips[@]} -gt 0 ] || { own_hook; exit; }
 refuse() {
   echo "error: $1, so the push was refused; try again" >&2

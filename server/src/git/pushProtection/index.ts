@@ -92,7 +92,8 @@ export class PushProtection {
 
   /**
    * Before git runs for a push: what its hook needs, and the owner's notice if the token expires
-   * soon. With push protection off for the repository the hook only prints the notice. A database
+   * soon. With push protection off for the repository the hook only prints the notice (no hook
+   * at all without one). A database
    * that cannot say whether protection is on refuses the push (the error reaches the git route).
    */
   async register(push: RegisteredPush, token: { id: number; expiresAt: Date }): Promise<PushRegistration> {
@@ -104,7 +105,10 @@ export class PushProtection {
     };
     const notice = await this.notice(token);
     if (notice) env.CLARIVE_PUSH_NOTICE = notice;
-    if (!(await isPushProtected(this.deps.db, push))) return { env, done: () => undefined };
+    if (!(await isPushProtected(this.deps.db, push))) {
+      // Nothing for our hook to do: git runs the repository's own hooks as usual.
+      return { env: notice ? env : {}, done: () => undefined };
+    }
     const nonce = randomBytes(24).toString("hex");
     this.pushes.set(nonce, push);
     Object.assign(env, { CLARIVE_HOOK_PORT: String(this.port), CLARIVE_PUSH_NONCE: nonce });
