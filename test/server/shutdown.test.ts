@@ -27,14 +27,20 @@ async function holdingProxy(target: number): Promise<{ port: number; held: Promi
     sockets.add(client).add(upstream);
     upstream.pipe(client);
     let holding = false;
+    let packBytes = -1;
     client.on("data", (chunk: Buffer) => {
       if (holding) return;
       // The pack itself, not the small probe git sends first: its length is not known in advance.
       const text = chunk.toString("latin1");
       const packStarts = text.includes("POST /git/acme/app.git/git-receive-pack") && /transfer-encoding: chunked/i.test(text);
-      if (!packStarts) return void upstream.write(chunk);
-      holding = true;
+      if (packStarts) packBytes = 0;
       upstream.write(chunk);
+      if (packBytes < 0) return;
+      // Held well inside the pack (about 1 MB), never with only the request's head through:
+      // git must have its commands and be receiving the pack into its quarantine.
+      packBytes += chunk.length;
+      if (packBytes < 256 * 1024) return;
+      holding = true;
       client.pause();
       client.removeAllListeners("data");
       onHeld();

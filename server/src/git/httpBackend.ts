@@ -155,10 +155,16 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     const finish = (ended: boolean) => {
       if (res.writableEnded || res.destroyed) return;
       if (!res.headersSent) return void run.exited.then(({ code, stderr }) => answerNothingSent(res, ended, code, stderr));
-      // Closed without an end (host crash, reset): cut the response so git sees the failure
-      // instead of waiting forever (there is no request timeout on git routes).
-      if (ended) res.end();
-      else res.destroy();
+      if (ended) return void res.end();
+      // Closed without an end. git that exited by itself (it refused the request, e.g. "ERR not our
+      // ref", while its input was still being written: EPIPE) has said all it will: end the
+      // answer so the client reads it. A host crash or a kill: cut the response so git sees the
+      // failure instead of waiting forever (there is no request timeout on git routes).
+      void run.exited.then(({ code }) => {
+        if (res.writableEnded || res.destroyed) return;
+        if (code === null) res.destroy();
+        else res.end();
+      });
     };
     stream.on("end", () => finish(true));
     stream.on("close", () => finish(false));
