@@ -84,7 +84,7 @@ function decodeQueryPart(part: string): string {
   }
 }
 
-/** Content-Encodings git http-backend decodes (it is told only these, see httpBackend.ts), and none at all. */
+/** Content-Encodings git http-backend decodes and the service decodes likewise (see httpBackend.ts), and none at all. */
 const BODY_ENCODINGS = new Set(["gzip", "x-gzip", "identity"]);
 
 /**

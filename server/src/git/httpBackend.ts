@@ -191,6 +191,3 @@ function answerNothingSent(res: ServerResponse, ended: boolean, code: number | n
   res.setHeader("Content-Type", "text/plain; charset=utf-8");
   res.end(unreadable ? `git could not read the request: ${redactSecrets(fatal.replace(/^fatal:\s*/, ""))}\n` : "git failed\n");
 }
-
-/** The former name, while routes.ts still imports it. */
-export const serveWithHttpBackend = serveGit;

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { databaseUnavailable } from "../middleware/errors";
 import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
-import { serveWithHttpBackend } from "./httpBackend";
+import { serveGit } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 import type { PushProtection, PushRegistration } from "./pushProtection";
 import { bareRepositoryPath, isBareRepositoryFolder } from "../lib/bareRepository";
@@ -99,7 +99,7 @@ export function gitHttpMiddleware(deps: {
     }
     ctx.respond = false;
     try {
-      await serveWithHttpBackend({
+      await serveGit({
         req: ctx.req,
         res: ctx.res,
         reposDir: deps.reposDir,

@@ -33,7 +33,8 @@ export async function initBareRepository(directory: string): Promise<void> {
   }
   try {
     await run("git", ["init", "--quiet", "--bare", "--initial-branch=main", directory]);
-    // Pushes are authorised by this service before git http-backend ever runs.
+    // Pushes are authorised by this service before git receive-pack ever runs (http.receivepack is
+    // still what git http-backend asks for, behind an nginx in front of the same folder).
     await run("git", ["config", "--file", path.join(directory, "config"), "http.receivepack", "true"]);
   } catch (error) {
     await removeNewRepository(directory);

@@ -93,7 +93,7 @@ export class ServiceMetrics {
     });
     this.gitBytes = new Counter({
       name: "clarive_git_bytes_total",
-      help: "Bytes of git requests served by git http-backend: received (request bodies) and sent (git's output)",
+      help: "Bytes of git requests the service served: received (request bodies) and sent (git's output)",
       labelNames: ["service", "direction"],
       registers,
     });
