@@ -23,6 +23,17 @@ function refuse(ctx: Context, status: number, message: string, headers: Record<s
   ctx.body = `${message}\n`;
 }
 
+/**
+ * A database that cannot be reached fails closed, in words git shows ("remote: …"), not a 500
+ * for every request of an outage; any other error goes on to the error middleware.
+ */
+function refuseIfUnavailable(ctx: Context, error: unknown): void {
+  const unavailable = databaseUnavailable(error);
+  if (!unavailable) throw error;
+  ctx.state.errorCode = unavailable.code;
+  refuse(ctx, unavailable.status, unavailable.message, { "Retry-After": String(unavailable.retryAfterSeconds) });
+}
+
 /** Smart HTTP at /git/<project>/<repo>[.git]/…: authenticate, authorise, then hand over to git. */
 export function gitHttpMiddleware(deps: {
   reposDir: string;
@@ -53,11 +64,7 @@ export function gitHttpMiddleware(deps: {
         ip: ctx.ip || null,
       });
     } catch (error) {
-      // Fail closed, in words git shows ("remote: …"), not a 500 for every request of an outage.
-      const unavailable = databaseUnavailable(error);
-      if (!unavailable) throw error;
-      ctx.state.errorCode = unavailable.code;
-      return refuse(ctx, unavailable.status, unavailable.message, { "Retry-After": String(unavailable.retryAfterSeconds) });
+      return refuseIfUnavailable(ctx, error);
     }
     if (!decision.ok) {
       ctx.state.errorCode = `git_${decision.status}`;
@@ -91,10 +98,7 @@ export function gitHttpMiddleware(deps: {
           { id: decision.tokenId, expiresAt: decision.expiresAt },
         );
       } catch (error) {
-        const unavailable = databaseUnavailable(error);
-        if (!unavailable) throw error;
-        ctx.state.errorCode = unavailable.code;
-        return refuse(ctx, unavailable.status, unavailable.message, { "Retry-After": String(unavailable.retryAfterSeconds) });
+        return refuseIfUnavailable(ctx, error);
       }
     }
     ctx.respond = false;
