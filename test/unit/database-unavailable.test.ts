@@ -20,6 +20,8 @@ describe("a database that cannot be reached", () => {
     ["a connection exception (class 08)", withCode("08006")],
     ["pg's ended connection, as knex words it", new Error("select 1 - Connection terminated unexpectedly")],
     ["pg's connect timeout", new Error("Connection terminated due to connection timeout")],
+    // pg's other wording of it: the error it destroys a socket with that never got an answer.
+    ["pg's connect timeout, as the socket's error", new Error("timeout expired")],
     ["pg's statement deadline (a server that hangs)", new Error("select 1 - Query read timeout")],
     ["knex's acquire timeout", new KnexTimeoutError("Knex: Timeout acquiring a connection. The pool is probably full.")],
     // What PGlite throws for a statement once close() has begun (its _checkReady).
@@ -43,6 +45,7 @@ describe("a database that cannot be reached", () => {
     ["a unique violation", withCode("23505", "duplicate key value violates unique constraint")],
     ["a statement timeout", withCode("57014", "canceling statement due to statement timeout")],
     ["a plain error", new Error("boom")],
+    ["an error that only mentions a timeout", new Error("lock timeout expired for job 7")],
     ["not an error", "boom"],
   ];
   for (const [name, error] of faults) {

@@ -31,10 +31,13 @@ const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "25006"]);
  * pg reports a connection that ended without an SQLSTATE in words (knex prefixes the
  * statement: "select … - Connection terminated unexpectedly"), and so its own deadlines (a
  * connection not answered in time, a statement not answered within query_timeout); PGlite
- * once close() has begun.
+ * once close() has begun. pg's connect deadline has two wordings, depending on which of the
+ * socket's events comes first: "Connection terminated due to connection timeout", or the bare
+ * "timeout expired" it destroys the socket with (a server that accepts the TCP connection but
+ * never answers the startup message, e.g. a frozen one).
  */
 const MESSAGES =
-  /Connection terminated|Connection ended unexpectedly|encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|Query read timeout|PGlite is clos(?:ed|ing)/;
+  /Connection terminated|Connection ended unexpectedly|encountered a connection error and is not queryable|Client was closed and is not queryable|timeout exceeded when trying to connect|(?:^| - )timeout expired$|Query read timeout|PGlite is clos(?:ed|ing)/;
 
 /**
  * Thrown instead of asking a database known to be unreachable (DatabaseAvailability.assertReachable):
