@@ -222,6 +222,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
     const pushProtection = await PushProtection.start({
       db: database.knex,
       gitAccess,
+      gitHost,
       logger,
       clock: gitAccessOptions.clock ?? systemClock,
     });

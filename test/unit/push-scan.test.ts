@@ -1,10 +1,19 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { checksum, generatePersonalAccessToken } from "@clarive/shared";
 import { gitEnvironmentFor } from "../../server/src/git/pushProtection/locate";
-import { BatchScanner, MAX_CANDIDATES, SCAN_FULLY_UP_TO_BYTES, TooManyCandidatesError } from "../../server/src/git/pushProtection/scan";
+import pino from "pino";
+import { GitProcessHost } from "../../server/src/git/processHost";
+import {
+  BatchScanner,
+  MAX_CANDIDATES,
+  SCAN_FULLY_UP_TO_BYTES,
+  scanQuarantine,
+  TooManyCandidatesError,
+} from "../../server/src/git/pushProtection/scan";
 
 /** `git cat-file --batch` output for these objects. */
 function batch(objects: { id: string; type: string; content: Buffer }[]): Buffer {
@@ -130,5 +139,48 @@ describe("push protection: which quarantine folder the hook may name", () => {
     ]) {
       assert.equal(gitEnvironmentFor({ repositoryPath: real, quarantine, tips: [] }), null, quarantine);
     }
+  });
+});
+
+describe("push protection's scan of a quarantine folder, through the git process host", function () {
+  this.timeout(30_000);
+  const logger = pino({ level: "silent" });
+  let host: GitProcessHost;
+  let repository: string;
+  before(async () => {
+    host = new GitProcessHost(logger);
+    await host.ensureStarted();
+    repository = fs.mkdtempSync(path.join(os.tmpdir(), "scan-host-"));
+    execFileSync("git", ["init", "-q", "--bare", repository]);
+  });
+  after(async () => {
+    await host.stop();
+    fs.rmSync(repository, { recursive: true, force: true });
+  });
+
+  /** Writes a blob into `objects` (the repository's store or a quarantine folder) as git would. */
+  const writeBlob = (objects: string, content: string) =>
+    execFileSync("git", ["hash-object", "-w", "--stdin"], {
+      input: content,
+      env: { PATH: process.env.PATH, GIT_DIR: repository, GIT_OBJECT_DIRECTORY: objects },
+      encoding: "utf8",
+    }).trim();
+
+  it("reads the quarantine's objects only, not the repository's", async () => {
+    const inHistory = generatePersonalAccessToken();
+    const pushed = generatePersonalAccessToken();
+    writeBlob(path.join(repository, "objects"), `old = ${inHistory}\n`);
+    const quarantine = fs.mkdtempSync(path.join(repository, "objects", "tmp_objdir-incoming-"));
+    const blob = writeBlob(quarantine, `new = ${pushed}\n`);
+    const found = await scanQuarantine(host, repository, quarantine);
+    assert.deepEqual(found, [{ secret: pushed, objectIds: [blob] }]);
+  });
+
+  it("fails (so the push is refused) when git cannot list the objects, and the host runs no other program", async () => {
+    await assert.rejects(scanQuarantine(host, path.join(repository, "not-there"), path.join(repository, "objects")), /git cat-file failed/);
+    await assert.rejects(
+      scanQuarantine(host, "relative/repo", "relative/quarantine"),
+      /git did not start: Error: not a git command this host runs/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import zlib from "node:zlib";
 import { redactSecrets } from "@clarive/shared";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
-import type { GitCommand, GitProcessHost, GitRun } from "./processHost";
+import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -58,7 +58,7 @@ const pktLine = (payload: string) => `${(payload.length + 4).toString(16).padSta
  * values only: never from client header names, so a client cannot smuggle variables such as
  * GIT_CONFIG_* into git.
  */
-function gitCommand(r: BackendRequest, protocol: string | undefined): GitCommand {
+function gitCommand(r: BackendRequest, protocol: string | undefined): GitServiceCommand {
   const { target } = r;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

@@ -8,8 +8,8 @@ import type { Logger } from "pino";
 
 const CHILD_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "processHostChild.mjs");
 
-/** One git program for one request: the host runs only these two, in stateless-RPC mode. */
-export interface GitCommand {
+/** git's program for one request: upload-pack or receive-pack, in stateless-RPC mode. */
+export interface GitServiceCommand {
   service: "upload-pack" | "receive-pack";
   /** The advertisement (GET info/refs): --http-backend-info-refs. */
   advertise: boolean;
@@ -17,6 +17,19 @@ export interface GitCommand {
   directory: string;
   env: NodeJS.ProcessEnv;
 }
+
+/** For push protection: `git cat-file --batch --batch-all-objects` over a push's quarantine folder alone. */
+export interface QuarantinedObjectsCommand {
+  service: "quarantined-objects";
+  /** The bare repository's absolute path. */
+  directory: string;
+  /** Its push's quarantine folder (absolute): GIT_OBJECT_DIRECTORY, with no alternates. */
+  quarantine: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What the host runs: nothing but these. */
+export type GitCommand = GitServiceCommand | QuarantinedObjectsCommand;
 
 export interface GitRun {
   /**
@@ -60,6 +73,10 @@ export class GitProcessHost {
           this.starting.delete(message.id);
           return;
         }
+        // Ended before it started (the host refused the command, or git could not be started):
+        // the connection, paused until then, would never report its end.
+        this.starting.get(message.id)?.reject(new Error(`git did not start: ${message.stderr ?? "unknown reason"}`));
+        this.starting.delete(message.id);
         this.pending.get(message.id)?.({ code: message.code ?? null, stderr: message.stderr ?? "" });
         this.pending.delete(message.id);
       });

@@ -39,8 +39,21 @@ const programs = new Map([
   ["receive-pack", resolveProgram("receive-pack")],
 ]);
 
-/** The program and arguments for a command from the service; only the two services, nothing else. */
+/**
+ * The program and arguments for a command from the service: the two services, and the listing
+ * of a push's quarantined objects for push protection (forked from this small process rather
+ * than from the service, for the same reason as git's own programs); nothing else.
+ */
 function commandLine(command) {
+  if (command?.service === "quarantined-objects") {
+    const { directory, quarantine } = command;
+    if (typeof directory !== "string" || !path.isAbsolute(directory) || typeof quarantine !== "string" || !path.isAbsolute(quarantine)) {
+      return undefined;
+    }
+    // The quarantine alone: GIT_OBJECT_DIRECTORY without the repository's store as an alternate.
+    const env = { PATH: command.env?.PATH ?? process.env.PATH, GIT_DIR: directory, GIT_OBJECT_DIRECTORY: quarantine };
+    return { file: "git", args: ["cat-file", "--batch", "--batch-all-objects", "--unordered"], env };
+  }
   const program = programs.get(command?.service);
   if (!program || typeof command.directory !== "string" || !path.isAbsolute(command.directory)) return undefined;
   const args = [...program.args, "--stateless-rpc", ...(command.advertise === true ? ["--http-backend-info-refs"] : [])];

@@ -8,6 +8,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
 import type { Clock } from "../../lib/clock";
+import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
 import {
   findLiveSecretsInPush,
@@ -19,6 +20,15 @@ import {
 import { hasOwnPushHooks, writePushHooks } from "./hookFiles";
 import { gitEnvironmentFor, locateSecret } from "./locate";
 import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TooManyCandidatesError } from "./scan";
+
+interface PushProtectionDeps {
+  db: Knex;
+  gitAccess: GitAccess;
+  /** Starts the scan's git process (see scanQuarantine). */
+  gitHost: GitProcessHost;
+  logger: Logger;
+  clock: Clock;
+}
 
 interface RegisteredPush extends PushContext {
   repositoryPath: string;
@@ -65,14 +75,14 @@ export class PushProtection {
   private readonly pushes = new Map<string, RegisteredPush>();
 
   private constructor(
-    private readonly deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock },
+    private readonly deps: PushProtectionDeps,
     private readonly directory: string,
     private readonly hooks: { plain: string; chained: string },
     private readonly port: number,
     private readonly server: net.Server,
   ) {}
 
-  static async start(deps: { db: Knex; gitAccess: GitAccess; logger: Logger; clock: Clock }): Promise<PushProtection> {
+  static async start(deps: PushProtectionDeps): Promise<PushProtection> {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "clarive-hooks-"));
     const hooks = writePushHooks(directory);
     const server = net.createServer();
@@ -174,7 +184,10 @@ export class PushProtection {
     const objects = { repositoryPath: push.repositoryPath, quarantine: report.quarantine, tips: report.tips };
     const env = gitEnvironmentFor(objects);
     if (!env?.GIT_OBJECT_DIRECTORY) throw new Error(`not a quarantine folder of ${push.repositoryPath}: ${report.quarantine}`);
-    const candidates = [...(await scanQuarantine(push.repositoryPath, env.GIT_OBJECT_DIRECTORY)), ...tokensInRefNames(report)];
+    const candidates = [
+      ...(await scanQuarantine(this.deps.gitHost, push.repositoryPath, env.GIT_OBJECT_DIRECTORY)),
+      ...tokensInRefNames(report),
+    ];
     if (candidates.length === 0) return { accept: true, lines: [] };
     let live = await findLiveSecretsInPush(
       this.deps.db,

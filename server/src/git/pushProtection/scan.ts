@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { isWellFormedPersonalAccessToken, PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
+import type { GitProcessHost } from "../processHost";
 
 /** Blobs larger than this are read only when they look like text (no NUL in their first 8000 bytes, git's own test). */
 export const SCAN_FULLY_UP_TO_BYTES = 8 * 1024 * 1024;
@@ -109,6 +110,11 @@ export class BatchScanner {
     }
   };
 
+  /** Whether the output so far ended between objects (not inside a header or a body). */
+  get complete(): boolean {
+    return this.state.phase === "header" && this.header === "";
+  }
+
   feed(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
@@ -165,33 +171,37 @@ export class BatchScanner {
 
 /**
  * Every token-shaped string in the objects of a push, read from its quarantine folder alone
- * (no alternates: the repository's own objects are not read again) in one `git cat-file` run.
+ * (no alternates: the repository's own objects are not read again) in one `git cat-file` run,
+ * started by the git process host: forked from the service, git would cost a few milliseconds
+ * more per push for every 100 MB the service holds.
  */
-export function scanQuarantine(repositoryPath: string, quarantine: string): Promise<Candidate[]> {
+export async function scanQuarantine(host: GitProcessHost, repositoryPath: string, quarantine: string): Promise<Candidate[]> {
   const scanner = new BatchScanner();
-  return new Promise((resolve, reject) => {
-    const git = spawn("git", ["cat-file", "--batch", "--batch-all-objects", "--unordered"], {
-      env: { PATH: process.env.PATH, GIT_DIR: repositoryPath, GIT_OBJECT_DIRECTORY: quarantine },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    let failure: Error | undefined;
-    git.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    git.stdout.on("data", (chunk: Buffer) => {
+  const run = await host.run({ service: "quarantined-objects", directory: repositoryPath, quarantine, env: { PATH: process.env.PATH } });
+  const { stream } = run;
+  let failure: Error | undefined;
+  await new Promise<void>((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      if (failure) return;
       try {
         scanner.feed(chunk);
       } catch (error) {
         failure = error as Error;
-        git.kill();
+        run.kill();
+        stream.destroy();
       }
     });
-    git.on("error", reject);
-    git.on("close", (code) => {
-      if (failure) return reject(failure);
-      if (code !== 0) return reject(new Error(`git cat-file failed (${code}): ${stderr.trim()}`));
-      resolve([...scanner.candidates].map(([secret, objectIds]) => ({ secret, objectIds: [...objectIds] })));
-    });
+    stream.on("error", (error) => (failure ??= error));
+    stream.once("close", () => resolve());
+    stream.end(); // cat-file reads nothing
+    stream.resume();
   });
+  const { code, stderr } = await run.exited;
+  if (failure) throw failure;
+  // A listing cut short (git failed, the host died) would leave objects unread: fail closed.
+  if (code !== 0) throw new Error(`git cat-file failed (${code ?? "killed"}): ${stderr.trim().slice(0, 500)}`);
+  if (!scanner.complete) throw new Error("git cat-file's output ended inside an object");
+  return [...scanner.candidates].map(([secret, objectIds]) => ({ secret, objectIds: [...objectIds] }));
 }
 
 /** The ids among these that the repository already had before the push (bases git sent along with a thin pack). */
