@@ -69,6 +69,7 @@ const FILE_BYTES = 1024 * 1024;
 const CLONES = Number(process.env.BENCH_CLONES ?? 6);
 const FETCHES = Number(process.env.BENCH_FETCHES ?? 30);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 9);
+const PUSH_PROTECTION_OFF = process.env.BENCH_PUSH_PROTECTION === "off";
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
   await fn();
@@ -165,6 +166,8 @@ const service = await startService({ ...database.env, ...(tls && { TLS_CERT_FILE
 let nginx: Awaited<ReturnType<typeof startBasicAuthNginx>> | undefined;
 try {
   const token = await prepareRepository(service.admin, "bench", "big");
+  // For diagnosis: the push path without its scan (push protection is on by default).
+  if (PUSH_PROTECTION_OFF) await service.admin.put("/settings/git", { pushProtection: false });
   const source = await generateRepository(FILES, FILE_BYTES);
   const withCredentials = (base: string, user: string, secret: string) => {
     const url = new URL(`${base}/git/bench/big.git`);
@@ -188,7 +191,7 @@ try {
   process.stdout.write(
     `repository: ${FILES} files × ${FILE_BYTES / 1024 / 1024} MiB, pack ${(packSize / 1024 / 1024).toFixed(1)} MiB; ` +
       `${CLONES} clones, ${FETCHES} no-op fetches, ${PUSHES} pushes of 50 commits per target, interleaved; ` +
-      `database ${process.env.BENCH_DB === "pglite" ? "PGlite" : "Postgres"}; ${new Date().toISOString()}\n`,
+      `database ${process.env.BENCH_DB === "pglite" ? "PGlite" : "Postgres"}; push protection ${PUSH_PROTECTION_OFF ? "off" : "on"}; ${new Date().toISOString()}\n`,
   );
   if (tls) {
     process.stdout.write(

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { isWellFormedPersonalAccessToken, PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
 import type { GitProcessHost } from "../processHost";
+import { readQuarantinedObjects } from "./quarantineReader";
 
 /** Blobs larger than this are read only when they look like text (no NUL in their first 8000 bytes, git's own test). */
 export const SCAN_FULLY_UP_TO_BYTES = 8 * 1024 * 1024;
@@ -12,6 +13,7 @@ const BINARY_SNIFF_BYTES = 8000;
  */
 export const MAX_CANDIDATES = 10_000;
 const TOKEN_LENGTH = PAT_PREFIX.length + SECRET_BODY_LENGTH;
+const NEWLINE = Buffer.from("\n");
 
 /** How a token's characters can be stored: as bytes (ASCII, UTF-8, latin1) or UTF-16 either way round. */
 interface Encoding {
@@ -115,6 +117,15 @@ export class BatchScanner {
     return this.state.phase === "header" && this.header === "";
   }
 
+  /** One whole object, as `git cat-file --batch` would show it. */
+  object(id: string, type: string, content: Buffer): void {
+    // Most objects hold no token prefix in any encoding: nothing to search.
+    if (!ENCODINGS.some((encoding) => content.includes(encoding.prefix))) return;
+    this.feed(Buffer.from(`${id} ${type} ${content.length}\n`, "latin1"));
+    if (content.length > 0) this.feed(content);
+    this.feed(NEWLINE);
+  }
+
   feed(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
@@ -177,6 +188,12 @@ export class BatchScanner {
  */
 export async function scanQuarantine(host: GitProcessHost, repositoryPath: string, quarantine: string): Promise<Candidate[]> {
   const scanner = new BatchScanner();
+  // A small push is read here, without starting git (quarantineReader.ts); anything else by git.
+  const objects = readQuarantinedObjects(quarantine);
+  if (objects) {
+    for (const object of objects) scanner.object(object.id, object.type, object.content);
+    return candidatesOf(scanner);
+  }
   const run = await host.run({ service: "quarantined-objects", directory: repositoryPath, quarantine, env: { PATH: process.env.PATH } });
   const { stream } = run;
   let failure: Error | undefined;
@@ -201,8 +218,11 @@ export async function scanQuarantine(host: GitProcessHost, repositoryPath: strin
   // A listing cut short (git failed, the host died) would leave objects unread: fail closed.
   if (code !== 0) throw new Error(`git cat-file failed (${code ?? "killed"}): ${stderr.trim().slice(0, 500)}`);
   if (!scanner.complete) throw new Error("git cat-file's output ended inside an object");
-  return [...scanner.candidates].map(([secret, objectIds]) => ({ secret, objectIds: [...objectIds] }));
+  return candidatesOf(scanner);
 }
+
+const candidatesOf = (scanner: BatchScanner): Candidate[] =>
+  [...scanner.candidates].map(([secret, objectIds]) => ({ secret, objectIds: [...objectIds] }));
 
 /** The ids among these that the repository already had before the push (bases git sent along with a thin pack). */
 export function objectsAlreadyStored(repositoryPath: string, objectIds: string[]): Promise<Set<string>> {
