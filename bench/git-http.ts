@@ -138,6 +138,12 @@ async function measureInterleaved(targets: [Target, Target], packBytes: number):
     }
   }
   for (const dir of work) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+  if (process.env.BENCH_VERBOSE) {
+    for (const [t, target] of targets.entries()) {
+      const ms = (list: number[]) => list.map((v) => v.toFixed(0)).join(" ");
+      process.stdout.write(`${target.name}: clones ${ms(clones[t] as number[])} ms; pushes ${ms(pushes[t] as number[])} ms\n`);
+    }
+  }
   const figures = targets.map((_, t) => ({
     cloneMBps: packBytes / 1024 / 1024 / (median(clones[t] as number[]) / 1000),
     fetchMs: median(fetches[t] as number[]),

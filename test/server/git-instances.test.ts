@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { type Client, createRepository, createToken, createUser, loginAdmin, setPatAuth } from "../support/client";
-import { git, gitOk, remoteUrl } from "../support/git";
+import { git, gitOk, remoteUrl, workingCopyWithCommit } from "../support/git";
 import { startTestServer, TEST_DB, type TestServer } from "../support/testServer";
 
 // Two instances need a database both can reach: real Postgres. (PGlite is one process; the
@@ -60,6 +62,41 @@ if (TEST_DB === "postgres") {
         assert.match((await git(["ls-remote", onSecond])).stderr, /not allowed/);
       } finally {
         await setPatAuth(admin, true);
+      }
+    });
+
+    it("push protection switched on, per repository or globally, on one instance scans the other's very next push", async () => {
+      const admin = await loginAdmin(first);
+      const pusher = await createToken(alice);
+      const dir = await workingCopyWithCommit(remoteUrl(second.url, "acme/widgets", "alice", pusher.token));
+      // Off first, so that what the second instance holds from its last push is "off".
+      assert.equal((await admin.patch("/repositories/acme/widgets", { pushProtection: "false" })).status, 200);
+      await gitOk(["push", "-q", "origin", "HEAD:refs/heads/protection-seed"], { cwd: dir });
+      // Several rounds, each switch answered on the first instance and the push on the second
+      // right after: the second instance has the switch cached from its previous push.
+      for (let round = 0; round < 6; round++) {
+        const global = round % 2 === 1;
+        const turnOff = global
+          ? () => admin.put("/settings/git", { pushProtection: false })
+          : () => admin.patch("/repositories/acme/widgets", { pushProtection: "false" });
+        const turnOn = global
+          ? () => admin.put("/settings/git", { pushProtection: true })
+          : () => admin.patch("/repositories/acme/widgets", { pushProtection: "inherit" });
+        assert.equal((await turnOff()).status, 200);
+        const example = await createToken(alice, { description: `example ${round}` });
+        fs.writeFileSync(path.join(dir, `example-${round}.txt`), `token = ${example.token}\n`);
+        await gitOk(["add", "."], { cwd: dir });
+        await gitOk(["commit", "-qm", `example ${round}`], { cwd: dir });
+        await gitOk(["push", "-q", "origin", `HEAD:refs/heads/off-${round}`], { cwd: dir }); // off: goes through
+        const leaked = await createToken(alice, { description: `leak ${round}` });
+        fs.writeFileSync(path.join(dir, `leak-${round}.txt`), `token = ${leaked.token}\n`);
+        await gitOk(["add", "."], { cwd: dir });
+        await gitOk(["commit", "-qm", `leak ${round}`], { cwd: dir });
+        assert.equal((await turnOn()).status, 200);
+        const refused = await git(["push", "-q", "origin", `HEAD:refs/heads/on-${round}`], { cwd: dir });
+        assert.notEqual(refused.code, 0, `round ${round}: the second instance still took protection for off`);
+        assert.match(refused.stderr, /Push refused/);
+        await gitOk(["reset", "-q", "--hard", "HEAD~1"], { cwd: dir });
       }
     });
 

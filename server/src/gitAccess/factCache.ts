@@ -4,10 +4,21 @@ import type { MaybePromise } from "../lib/maybeAsync";
 import { findRepository, membershipAccess, type AccessLevel } from "../repositories/gitRepositories";
 import { findDeletedToken, findThrottles, findTokenForAuth, loadLiveThrottles, type ThrottleRow } from "../repositories/gitAuth";
 import { getGitSettings } from "../repositories/settings";
+import type { RepositoryRow } from "../repositories/types";
 import type { ChangeFeed, ChangeSubscriber } from "./changeFeed";
 import type { RepositoryFacts, ThrottleState, TokenLookup } from "./decision";
 
 const MAX_ENTRIES = 100_000;
+
+/** A repository's facts for the decision, and its push-protection switch for the push path. */
+export interface CachedRepository extends RepositoryFacts {
+  pushProtection: RepositoryRow["push_protection"];
+}
+
+export interface GitSwitches {
+  patAuthEnabled: boolean;
+  pushProtection: boolean;
+}
 /** Even with a healthy feed, nothing is served from memory longer than this (a missed trigger, a bug). */
 export const MAX_ENTRY_AGE_MS = 60_000;
 
@@ -27,9 +38,9 @@ export class FactCache implements ChangeSubscriber {
   readonly lookups = { hits: 0, misses: 0 };
   private generation = 0;
   private readonly tokens = new Map<string, Entry<TokenLookup>>();
-  private readonly repositories = new Map<string, Entry<RepositoryFacts | null>>();
+  private readonly repositories = new Map<string, Entry<CachedRepository | null>>();
   private readonly memberships = new Map<string, Entry<AccessLevel | null>>();
-  private settings: Entry<boolean> | undefined;
+  private settings: Entry<GitSwitches> | undefined;
   private readonly throttles = new Map<string, ThrottleState>();
   /** The throttle mirror is complete (loaded since the last gap). */
   private throttlesLoaded = false;
@@ -154,10 +165,10 @@ export class FactCache implements ChangeSubscriber {
     );
   }
 
-  repository(project: string, name: string, now: number): MaybePromise<RepositoryFacts | null> {
+  repository(project: string, name: string, now: number): MaybePromise<CachedRepository | null> {
     return this.memo(this.repositories, `${project}/${name}`, now, async () => {
       const row = await findRepository(this.db, project, name);
-      return row ? { id: row.id, patAccess: row.pat_access } : null;
+      return row ? { id: row.id, patAccess: row.pat_access, pushProtection: row.push_protection } : null;
     });
   }
 
@@ -165,22 +176,24 @@ export class FactCache implements ChangeSubscriber {
     return this.memo(this.memberships, `${userId}:${repositoryId}`, now, () => membershipAccess(this.db, userId, repositoryId));
   }
 
-  patAuthEnabled(now: number): MaybePromise<boolean> {
+  /** The global switches of the git settings: PAT authentication, and push protection. */
+  gitSwitches(now: number): MaybePromise<GitSwitches> {
     const cached = this.settings;
     if (cached && now - cached.loadedAt < MAX_ENTRY_AGE_MS && this.feed.isFresh()) {
       this.lookups.hits++;
       return cached.value;
     }
     this.lookups.misses++;
-    return this.loadPatAuthEnabled();
+    return this.loadGitSwitches();
   }
 
-  private async loadPatAuthEnabled(): Promise<boolean> {
+  private async loadGitSwitches(): Promise<GitSwitches> {
     const generation = this.generation;
     const loadedAt = Date.now();
-    const patAuthEnabled = (await getGitSettings(this.db)).pat_auth_enabled;
-    if (generation === this.generation && this.feed.isFresh()) this.settings = { value: patAuthEnabled, loadedAt };
-    return patAuthEnabled;
+    const row = await getGitSettings(this.db);
+    const switches = { patAuthEnabled: row.pat_auth_enabled, pushProtection: row.push_protection };
+    if (generation === this.generation && this.feed.isFresh()) this.settings = { value: switches, loadedAt };
+    return switches;
   }
 
   /** Throttle state of each key that has any; from memory when the mirror is trustworthy. */

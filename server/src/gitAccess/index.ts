@@ -5,6 +5,7 @@ import type { DatabaseAvailability } from "../db/unavailable";
 import { sha256Hex } from "../lib/hash";
 import { systemClock, type Clock } from "../lib/clock";
 import { andThen, type MaybePromise } from "../lib/maybeAsync";
+import { effectivePushProtection } from "../policies/patAccess";
 import { ChangeFeed, DEFAULT_FEED_TIMING, type ChangeFeedTiming } from "./changeFeed";
 import {
   decide,
@@ -87,7 +88,21 @@ export class GitAccess {
     return this.feed.barrier();
   }
 
-  /** Whether decisions are served from memory right now (the change feed is trusted). */
+  /**
+   * Whether pushes to this repository are scanned (DESIGN §5), from the same facts as the
+   * decision and with the same freshness: a switch turned on is seen by every instance before
+   * the REST answer that turned it on (settleChanges). Null for a repository that does not exist.
+   */
+  isPushProtected(project: string, repository: string): MaybePromise<boolean | null> {
+    this.availability.assertReachable();
+    const now = this.clock.now();
+    return andThen(this.cache.repository(project, repository, now), (facts) =>
+      facts === null
+        ? null
+        : andThen(this.cache.gitSwitches(now), (global) => effectivePushProtection(facts.pushProtection, global.pushProtection)),
+    );
+  }
+
   /** How many fact reads were answered from memory and from the database so far. */
   get cacheLookups(): { hits: number; misses: number } {
     return this.cache.lookups;
@@ -147,7 +162,7 @@ export class GitAccess {
       case "repository":
         return fill(this.cache.repository(request.project, request.repository, now), (v) => (facts.repository = v));
       case "patAuthEnabled":
-        return fill(this.cache.patAuthEnabled(now), (v) => (facts.patAuthEnabled = v));
+        return fill(this.cache.gitSwitches(now), (v) => (facts.patAuthEnabled = v.patAuthEnabled));
       case "ownerAccess": {
         const userId = facts.token?.user_id;
         const repositoryId = facts.repository?.id;

@@ -10,13 +10,7 @@ import type { GitAccess } from "../../gitAccess";
 import type { Clock } from "../../lib/clock";
 import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
-import {
-  findLiveSecretsInPush,
-  isPushProtected,
-  recordLeakedTokens,
-  type LeakFound,
-  type PushContext,
-} from "../../services/pushProtection";
+import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
 import { hasOwnPushHooks, writePushHooks } from "./hookFiles";
 import { gitEnvironmentFor, locateSecret } from "./locate";
 import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TooManyCandidatesError } from "./scan";
@@ -115,7 +109,9 @@ export class PushProtection {
     };
     const notice = await this.notice(token);
     if (notice) env.CLARIVE_PUSH_NOTICE = notice;
-    if (!(await isPushProtected(this.deps.db, push))) {
+    // From the facts git access keeps (fresh across instances, as its decisions are): no query
+    // per push. Unknown (the repository went away meanwhile): scanned, the safe side.
+    if ((await this.deps.gitAccess.isPushProtected(push.project, push.repository)) === false) {
       // Nothing for our hook to do: git runs the repository's own hooks as usual.
       return { env: notice ? env : {}, done: () => undefined };
     }
