@@ -11,8 +11,9 @@ import { sha256Hex } from "../server/src/lib/hash";
 import { startPostgresCluster } from "../test/support/postgres";
 import { median, percentile, printTable, startBareKoa, startService } from "./lib";
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// Many short rounds rather than a few long ones: single rounds of this VM spread from 0.6 to 1.3.
+const DURATION = Number(process.env.BENCH_DURATION ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const LIVE_TOKENS = 1000;
 
@@ -67,9 +68,9 @@ interface Comparison {
 }
 
 /**
- * Alternates bare Koa and the hook for several rounds and keeps the median of each, so that
+ * Alternates bare Koa and the hook for several rounds, in turns, and keeps the median of each, so that
  * whatever else the machine does (2 cores, shared with autocannon) falls on both alike. The
- * ratio is taken within each round (bare, then the hook at once), then the median of those:
+ * ratio is taken within each round (the two back to back), then the median of those:
  * this VM's speed drifts by ±15 % over a minute, and a ratio of medians mixes rounds taken
  * at different speeds.
  */
@@ -77,8 +78,14 @@ async function compare(bareUrl: string, hookUrl: string, authorizations: string[
   const bare: Figures[] = [];
   const hook: Figures[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await load(bareUrl, authorizations));
-    hook.push(await load(hookUrl, authorizations));
+    // In turns (bare first, then the hook first): a drift within a round falls on both alike.
+    if (round % 2 === 0) {
+      bare.push(await load(bareUrl, authorizations));
+      hook.push(await load(hookUrl, authorizations));
+    } else {
+      hook.push(await load(hookUrl, authorizations));
+      bare.push(await load(bareUrl, authorizations));
+    }
   }
   const mid = (list: Figures[]): Figures => {
     const byRps = [...list].sort((a, b) => a.rps - b.rps);
