@@ -15,6 +15,7 @@ import { registerAuditRoutes } from "./routes/audit";
 import { registerCredentialRoutes } from "./routes/credentials";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
 import type { GitAccess } from "./gitAccess";
+import type { DatabaseAvailability } from "./db/unavailable";
 import { systemClock, type Clock } from "./lib/clock";
 import { clientAddressMiddleware } from "./http/clientAddress";
 import { registerAuthRoutes } from "./routes/auth";
@@ -25,6 +26,7 @@ import { registerTokenRoutes } from "./routes/tokens";
 import { registerUserRoutes } from "./routes/users";
 
 const READ_ONLY_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+const OPENAPI_PATH = "/api/v1/openapi.json";
 
 export interface AppDeps {
   db: Knex;
@@ -33,6 +35,8 @@ export interface AppDeps {
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
   pushProtection: PushProtection;
+  /** Whether the database answers: REST is refused at once (503) while it is known not to. */
+  availability?: DatabaseAvailability;
   /** The service's time (token rotation windows); the same clock as git access decides by. */
   clock?: Clock;
   /** Bytes in and out of each request git served (GET /metrics). */
@@ -44,7 +48,8 @@ export interface App {
   api: Api;
 }
 
-export function createApp({ db, config, logger, gitAccess, gitHost, pushProtection, clock = systemClock, onGitTraffic }: AppDeps): App {
+export function createApp(deps: AppDeps): App {
+  const { db, config, logger, gitAccess, gitHost, pushProtection, availability, clock = systemClock, onGitTraffic } = deps;
   const api = new Api({ db, config, clock });
   registerAuthRoutes(api, gitAccess.loginThrottle);
   registerSettingsRoutes(api);
@@ -65,6 +70,15 @@ export function createApp({ db, config, logger, gitAccess, gitHost, pushProtecti
   koa.use(clientAddressMiddleware(config.trustProxy));
   koa.use(requestLogMiddleware(logger));
   koa.use(errorMiddleware(logger));
+  // While the database is known to be away (a hung server), the API answers 503 at once instead
+  // of each request waiting out the connect and statement deadlines (5 s, 15 s) and piling up
+  // on the pool, as git already is. The document needs no database.
+  if (availability) {
+    koa.use(async (ctx, next) => {
+      if (ctx.path.startsWith("/api/") && ctx.path !== OPENAPI_PATH) availability.assertReachable();
+      await next();
+    });
+  }
   koa.use(async (ctx, next) => {
     // git's own requests change no rights (its pushes move refs, not facts a decision reads).
     if (READ_ONLY_METHODS.has(ctx.method) || ctx.path.startsWith("/git/")) {

@@ -249,6 +249,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       gitAccess,
       gitHost,
       pushProtection,
+      availability: database.availability,
       clock: gitAccessOptions.clock,
       onGitTraffic: (service, received, sent) => metrics.observeGitTraffic(service, received, sent),
     });

@@ -241,20 +241,29 @@ if (TEST_DB === "postgres") {
           ]),
         );
         const seconds = (performance.now() - started) / 1000;
-        // By now the database is known to be away: git is refused without asking it.
+        // By now the database is known to be away: git and REST are refused without asking it,
+        // not after the connect deadline (5 s) or the statement deadline (15 s).
         const again = performance.now();
-        const refusals = await Promise.all([0, 1].map((i) => boundedFetch(url(i), { headers: { authorization: basic } }, BOUND_MS)));
+        const refusals = await Promise.all(
+          [0, 1].flatMap((i) => [
+            boundedFetch(url(i), { headers: { authorization: basic } }, BOUND_MS),
+            boundedFetch(`${servers[i]!.url}/api/v1/tokens`, { headers: { authorization: `Bearer ${alice[i]!.apiKey}` } }, BOUND_MS),
+          ]),
+        );
         const refusedIn = (performance.now() - again) / 1000;
         process.stdout.write(
-          `      answered in ${seconds.toFixed(1)} s while Postgres hung, git then refused in ${refusedIn.toFixed(2)} s\n`,
+          `      answered in ${seconds.toFixed(1)} s while Postgres hung, git and REST then refused in ${refusedIn.toFixed(2)} s\n`,
         );
         assert.deepEqual(
-          refusals.map((a) => [a.status, a.code ?? "text", a.hung]),
+          refusals.map((a) => [a.status, a.code ?? "text", a.retryAfter, a.hung]),
           [
-            [503, "text", false],
-            [503, "text", false],
+            [503, "text", "5", false],
+            [503, "database_unavailable", "5", false],
+            [503, "text", "5", false],
+            [503, "database_unavailable", "5", false],
           ],
         );
+        assert.ok(refusedIn < 5, `refused at once, not after a deadline (${refusedIn.toFixed(2)} s)`);
         assert.deepEqual(
           answers.map((a) => [a.status, a.hung]),
           [
