@@ -287,6 +287,41 @@ describe("git over HTTP", () => {
     assert.equal((await gitOk(["rev-parse", "FETCH_HEAD"], { cwd: dir })).trim(), /^([0-9a-f]{40})\trefs\/heads\/main$/m.exec(v0)?.[1]);
   });
 
+  it("protocol v2's capability advertisement follows the repository's git configuration at once", async () => {
+    const advertise = async () => {
+      const reply = await fetch(`${server.url}/git/acme/widgets.git/info/refs?service=git-upload-pack`, {
+        headers: { authorization: `Basic ${Buffer.from(`alice:${aliceRw}`).toString("base64")}`, "git-protocol": "version=2" },
+      });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers.get("content-type"), "application/x-git-upload-pack-advertisement");
+      assert.equal(reply.headers.get("cache-control"), "no-cache, max-age=0, must-revalidate");
+      return reply.text();
+    };
+    const config = (...args: string[]) => gitOk(["config", "--file", path.join(bare("acme/widgets"), "config"), ...args]);
+    const before = await advertise();
+    assert.match(before, /^000eversion 2\n/);
+    assert.equal(await advertise(), before, "the same answer again");
+    assert.doesNotMatch(before, /fetch=[^\n]*filter/);
+    await config("uploadpack.allowFilter", "true");
+    try {
+      assert.match(await advertise(), /fetch=[^\n]*filter/, "a capability turned on is advertised on the next request");
+      // A session id is per git process: such answers are never shared between requests.
+      await config("transfer.advertiseSID", "true");
+      const [first, second] = [await advertise(), await advertise()];
+      assert.match(first, /session-id=/);
+      assert.notEqual(first, second);
+    } finally {
+      await config("--unset", "uploadpack.allowFilter");
+      await config("--unset", "transfer.advertiseSID");
+    }
+    assert.equal(await advertise(), before, "and the capability turned off again is gone");
+    // git itself still fetches with it, from the answer kept in memory.
+    const dir = tempDir();
+    await gitOk(["init", "-q", dir]);
+    const v2 = await git(["-c", "protocol.version=2", "fetch", url("acme/widgets", "alice", aliceRw), "main"], { cwd: dir });
+    assert.equal(v2.code, 0, v2.stderr);
+  });
+
   it("records last use (time and IP) at most once a minute, visible in GET /tokens", async () => {
     const t = await createToken(alice, { description: "usage" });
     const lastUsed = async () => (await alice.get<TokenDto>(`/tokens/${t.id}`)).body;

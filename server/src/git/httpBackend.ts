@@ -4,6 +4,7 @@ import zlib from "node:zlib";
 import { redactSecrets } from "@clarive/shared";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
+import { MAX_ADVERTISEMENT_BYTES, type AdvertisementCache } from "./advertisementCache";
 import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
 
 export interface BackendRequest {
@@ -19,6 +20,8 @@ export interface BackendRequest {
   hookEnv?: Record<string, string> | undefined;
   /** Told the request body's bytes and git's output bytes once the response is over (GET /metrics). */
   onTraffic?: ((received: number, sent: number) => void) | undefined;
+  /** Protocol v2's capability advertisement, kept per repository (see AdvertisementCache). */
+  advertisements?: AdvertisementCache | undefined;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -93,6 +96,10 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   if (clientGone()) return;
   const protocol = gitProtocol(req);
   const command = gitCommand(r, protocol);
+  // Protocol v2's advertisement lists capabilities only: the same bytes until git's configuration changes.
+  const v2Advertisement = command.advertise && command.service === "upload-pack" && protocolVersion(protocol) === 2;
+  const cached = v2Advertisement && protocol ? r.advertisements?.lookup(command.directory, protocol) : undefined;
+  if (cached && "bytes" in cached) return answerFromMemory(r, cached.bytes);
   let run: GitRun;
   try {
     run = await r.host.run(command);
@@ -131,6 +138,7 @@ export async function serveGit(r: BackendRequest): Promise<void> {
       req.on("data", (chunk: Buffer) => (received += chunk.length));
       stream.on("data", (chunk: Buffer) => (sent += chunk.length));
     }
+    if (cached && protocol) keepAdvertisement(r, run, command.directory, protocol, cached.stamp);
     const encoding = req.headers["content-encoding"];
     if (command.advertise) {
       stream.end(); // an advertisement reads nothing (http-backend closes git's input)
@@ -168,6 +176,37 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     };
     stream.on("end", () => finish(true));
     stream.on("close", () => finish(false));
+  });
+}
+
+/** A cached advertisement, with the headers git's answer would have. Resolves when the response is over. */
+function answerFromMemory(r: BackendRequest, bytes: Buffer): Promise<void> {
+  const { req, res, target } = r;
+  return new Promise((resolve) => {
+    res.once("close", () => {
+      r.onTraffic?.(0, res.writableFinished ? bytes.length : 0);
+      resolve();
+    });
+    res.statusCode = 200;
+    for (let i = 0; i + 1 < NO_CACHE.length; i += 2) res.setHeader(NO_CACHE[i] as string, NO_CACHE[i + 1] as string);
+    res.setHeader("Content-Type", `application/x-${target.service}-advertisement`);
+    req.resume();
+    res.end(bytes);
+  });
+}
+
+/** Collects git's advertisement as it goes out, and keeps it once git has exited cleanly. */
+function keepAdvertisement(r: BackendRequest, run: GitRun, directory: string, protocol: string, stamp: string): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  run.stream.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= MAX_ADVERTISEMENT_BYTES) chunks.push(chunk);
+  });
+  run.stream.once("end", () => {
+    void run.exited.then(({ code }) => {
+      if (code === 0 && size <= MAX_ADVERTISEMENT_BYTES) r.advertisements?.store(directory, protocol, stamp, Buffer.concat(chunks));
+    });
   });
 }
 

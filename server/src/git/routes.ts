@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { databaseUnavailable } from "../middleware/errors";
 import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
+import { AdvertisementCache } from "./advertisementCache";
 import { serveGit } from "./httpBackend";
 import type { GitProcessHost } from "./processHost";
 import type { PushProtection, PushRegistration } from "./pushProtection";
@@ -44,6 +45,7 @@ export function gitHttpMiddleware(deps: {
   /** Bytes in and out of each request git served (GET /metrics). */
   onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
 }): Middleware {
+  const advertisements = new AdvertisementCache();
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) {
       await next();
@@ -114,6 +116,7 @@ export function gitHttpMiddleware(deps: {
         logger: deps.logger,
         onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
         hookEnv: push?.env,
+        advertisements,
       });
     } finally {
       push?.done();

@@ -1,0 +1,75 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+/** git's protocol-v2 capability advertisement is a few hundred bytes; anything longer is not kept. */
+export const MAX_ADVERTISEMENT_BYTES = 4096;
+const MAX_REPOSITORIES = 10_000;
+/** Where git reads its system configuration (the git programs the service runs have no HOME, so no global one). */
+const SYSTEM_CONFIG = "/etc/gitconfig";
+const FLUSH = Buffer.from("0000");
+
+/**
+ * The answer of `git upload-pack --http-backend-info-refs` for protocol v2, per repository.
+ * Under v2 it lists no refs, only capabilities, which depend on nothing but git itself and its
+ * configuration (the repository's `config`, the system's), so every clone and fetch would start
+ * a git program to print the same bytes. Kept while those files are unchanged: each lookup
+ * compares their identity (inode, size, modification time; git rewrites a config file by
+ * renaming a new one over it), and the upload-pack program's, so an upgraded git is asked again.
+ */
+export class AdvertisementCache {
+  private readonly entries = new Map<string, { stamp: string; bytes: Buffer }>();
+  private readonly program = uploadPackProgram();
+
+  /** The cached advertisement for this repository and Git-Protocol value, or the stamp to store a fresh one under. */
+  lookup(directory: string, protocol: string): { bytes: Buffer } | { stamp: string } | undefined {
+    const stamp = this.stampOf(directory);
+    if (stamp === undefined) return undefined; // a file that cannot be read: let git answer
+    const entry = this.entries.get(`${protocol}\n${directory}`);
+    return entry?.stamp === stamp ? { bytes: entry.bytes } : { stamp };
+  }
+
+  /** What git printed (exit 0, whole): kept for the next request with the same stamp. */
+  store(directory: string, protocol: string, stamp: string, bytes: Buffer): void {
+    if (!bytes.subarray(-4).equals(FLUSH)) return; // not a whole advertisement
+    // A session id (transfer.advertiseSID) differs per git process: such answers are not shared.
+    if (bytes.length > MAX_ADVERTISEMENT_BYTES || bytes.includes("session-id=")) return;
+    if (this.entries.size >= MAX_REPOSITORIES) this.entries.clear();
+    this.entries.set(`${protocol}\n${directory}`, { stamp, bytes });
+  }
+
+  private stampOf(directory: string): string | undefined {
+    try {
+      return this.readStamp(directory);
+    } catch {
+      return undefined; // unreadable (EACCES, a folder gone): git answers, and nothing is kept
+    }
+  }
+
+  private readStamp(directory: string): string | undefined {
+    const parts: string[] = [];
+    for (const file of [path.join(directory, "config"), SYSTEM_CONFIG, this.program]) {
+      const stat = fs.statSync(file, { throwIfNoEntry: false });
+      // The system file may rightly be absent; the repository's config and git itself may not.
+      if (!stat) {
+        if (file === SYSTEM_CONFIG) parts.push("-");
+        else return undefined;
+      } else {
+        parts.push(`${stat.ino}:${stat.size}:${stat.mtimeMs}`);
+      }
+    }
+    return parts.join(" ");
+  }
+}
+
+/** The upload-pack program git runs (as the process host resolves it), or the git wrapper. */
+function uploadPackProgram(): string {
+  try {
+    const execPath = execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim();
+    const direct = path.join(execPath, "git-upload-pack");
+    fs.accessSync(direct, fs.constants.X_OK);
+    return direct;
+  } catch {
+    return "/usr/bin/git";
+  }
+}
