@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,16 +16,28 @@ import {
   TooManyCandidatesError,
 } from "../../server/src/git/pushProtection/scan";
 
-/** `git cat-file --batch` output for these objects. */
+/** The real ids of the objects batch() wrote, by the names the tests give them. */
+const named = new Map<string, string>();
+
+/**
+ * `git cat-file --batch` output for these objects, under their real ids (the scanner checks each
+ * object against its id); `id` is the name the test gives the object, which scan() reports back.
+ */
 function batch(objects: { id: string; type: string; content: Buffer }[]): Buffer {
-  return Buffer.concat(objects.flatMap((o) => [Buffer.from(`${o.id} ${o.type} ${o.content.length}\n`), o.content, Buffer.from("\n")]));
+  return Buffer.concat(
+    objects.flatMap((o) => {
+      const real = createHash("sha1").update(`${o.type} ${o.content.length}\0`).update(o.content).digest("hex");
+      named.set(real, o.id);
+      return [Buffer.from(`${real} ${o.type} ${o.content.length}\n`), o.content, Buffer.from("\n")];
+    }),
+  );
 }
 
-/** Feeds the stream in pieces of `size` bytes, as a pipe may deliver it. */
+/** Feeds the stream in pieces of `size` bytes, as a pipe may deliver it; objects by the tests' names. */
 function scan(stream: Buffer, size: number): Map<string, Set<string>> {
   const scanner = new BatchScanner();
   for (let at = 0; at < stream.length; at += size) scanner.feed(stream.subarray(at, at + size));
-  return scanner.candidates;
+  return new Map([...scanner.candidates].map(([secret, ids]) => [secret, new Set([...ids].map((real) => named.get(real) ?? real))]));
 }
 
 const id = (n: number) => n.toString(16).padStart(40, "0");

@@ -110,6 +110,7 @@ function readPack(packPath: string, budget: { left: number }): StoredObject[] {
   if ((version !== 2 && version !== 3) || pack.readUInt32BE(8) !== entries.length) throw new NotReadable();
   const byOffset = [...entries].sort((a, b) => a.offset - b.offset);
   const idAt = new Map(byOffset.map((e) => [e.offset, e.id]));
+  if (idAt.size !== entries.length) throw new NotReadable(); // two names at one offset: no index-pack writes that
   const offsetOf = new Map(byOffset.map((e) => [e.id, e.offset]));
   const end = new Map(byOffset.map((e, i) => [e.offset, byOffset[i + 1]?.offset ?? pack.length - HASH_BYTES]));
   if ((byOffset[0]?.offset ?? 12) !== 12) throw new NotReadable(); // bytes no index entry accounts for
@@ -126,6 +127,7 @@ function readPack(packPath: string, budget: { left: number }): StoredObject[] {
     const type = (byte >> 4) & 7;
     let size = byte & 15;
     for (let shift = 4; byte & 0x80; shift += 7) {
+      if (shift > 57) throw new NotReadable(); // git's reader stops at 9 bytes ("bad object header")
       byte = pack[at++] as number;
       size += (byte & 0x7f) * 2 ** shift;
     }
@@ -192,12 +194,15 @@ function applyDelta(base: Buffer, delta: Buffer, budget: { left: number }): Buff
   };
   if (varint() !== base.length) throw new NotReadable();
   const size = varint();
+  if (size === 0 || at > delta.length) throw new NotReadable(); // git lists an empty delta result as missing
   spend(budget, size);
   const result = Buffer.allocUnsafe(size);
   let written = 0;
   while (at < delta.length) {
     const op = delta[at++] as number;
     if (op & 0x80) {
+      const params = [0, 1, 2, 3, 4, 5, 6].filter((i) => op & (1 << i)).length;
+      if (at + params > delta.length) throw new NotReadable(); // cut short: git refuses it too
       let offset = 0;
       let length = 0;
       for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += (delta[at++] as number) * 2 ** (8 * i);

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createHash, type Hash } from "node:crypto";
 import { isWellFormedPersonalAccessToken, PAT_PREFIX, SECRET_BODY_LENGTH } from "@clarive/shared";
 import type { GitProcessHost } from "../processHost";
 import { readQuarantinedObjects } from "./quarantineReader";
@@ -82,8 +83,16 @@ const searchesFor = (found: (secret: string) => void) => ENCODINGS.map((encoding
 
 type ObjectState =
   | { phase: "header" }
-  | { phase: "body"; objectId: string; left: number; mode: "scan" | "sniff" | "skip"; sniffed: Buffer[]; searches: TokenSearch[] }
-  | { phase: "newline" };
+  | {
+      phase: "body";
+      objectId: string;
+      left: number;
+      mode: "scan" | "sniff" | "skip";
+      sniffed: Buffer[];
+      searches: TokenSearch[];
+      hash: Hash;
+    }
+  | { phase: "newline"; objectId: string; hash: Hash };
 
 /** The push carries more distinct well-formed token strings than are checked (MAX_CANDIDATES). */
 export class TooManyCandidatesError extends Error {
@@ -138,16 +147,19 @@ export class BatchScanner {
         this.startObject(this.header);
         this.header = "";
       } else if (state.phase === "newline") {
+        if (chunk[offset] !== 10 || state.hash.digest("hex") !== state.objectId)
+          throw new Error(`git cat-file's output does not frame at ${state.objectId}`);
         offset += 1;
         this.state = { phase: "header" };
       } else {
         const take = Math.min(state.left, chunk.length - offset);
+        state.hash.update(chunk.subarray(offset, offset + take));
         this.body(state, chunk.subarray(offset, offset + take));
         offset += take;
         state.left -= take;
         if (state.left === 0) {
           if (state.mode === "sniff") this.sniffDone(state, true);
-          this.state = { phase: "newline" };
+          this.state = { phase: "newline", objectId: state.objectId, hash: state.hash };
         }
       }
     }
@@ -156,11 +168,14 @@ export class BatchScanner {
   private startObject(header: string): void {
     const [objectId = "", type, sizeText] = header.split(" ");
     const size = Number(sizeText);
-    if (!Number.isSafeInteger(size)) throw new Error(`unexpected git cat-file output: ${header.slice(0, 100)}`);
+    if (!/^[0-9a-f]{40} (blob|tree|commit|tag) \d+$/.test(header) || !Number.isSafeInteger(size))
+      throw new Error(`unexpected git cat-file output: ${header.slice(0, 100)}`);
+    const hash = createHash("sha1").update(`${type} ${size}\0`);
     // Trees are read too: a file or folder can be named after a token.
     const mode = type === "blob" && size > SCAN_FULLY_UP_TO_BYTES ? "sniff" : "scan";
     const searches = searchesFor(this.note(objectId));
-    this.state = size === 0 ? { phase: "newline" } : { phase: "body", objectId, left: size, mode, sniffed: [], searches };
+    this.state =
+      size === 0 ? { phase: "newline", objectId, hash } : { phase: "body", objectId, left: size, mode, sniffed: [], searches, hash };
   }
 
   private body(state: Extract<ObjectState, { phase: "body" }>, bytes: Buffer): void {
