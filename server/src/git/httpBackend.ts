@@ -18,10 +18,21 @@ export interface BackendRequest {
   logger: Logger;
   /** Set by the service itself (push protection's hook), never from the request. */
   hookEnv?: Record<string, string> | undefined;
+  /** A push's body that may be proven clean while git starts, so that git needs no hook (push protection). */
+  precheck?: BodyPrecheck | undefined;
   /** Told the request body's bytes and git's output bytes once the response is over (GET /metrics). */
   onTraffic?: ((received: number, sent: number) => void) | undefined;
   /** Protocol v2's capability advertisement, kept per repository (see AdvertisementCache). */
   advertisements?: AdvertisementCache | undefined;
+}
+
+/** See PushPrecheck (pushProtection): what serveGit needs of it. */
+export interface BodyPrecheck {
+  /** Request bodies up to this size are read whole before git starts. */
+  maxBytes: number;
+  env: Record<string, string>;
+  commandsEnd(body: Buffer): number | undefined;
+  isClean(body: Buffer): boolean;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -61,7 +72,7 @@ const pktLine = (payload: string) => `${(payload.length + 4).toString(16).padSta
  * values only: never from client header names, so a client cannot smuggle variables such as
  * GIT_CONFIG_* into git.
  */
-function gitCommand(r: BackendRequest, protocol: string | undefined): GitServiceCommand {
+function gitCommand(r: BackendRequest, protocol: string | undefined, extraEnv = r.hookEnv): GitServiceCommand {
   const { target } = r;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -76,7 +87,7 @@ function gitCommand(r: BackendRequest, protocol: string | undefined): GitService
     service: target.service === "git-upload-pack" ? "upload-pack" : "receive-pack",
     advertise: target.endpoint === "info/refs",
     directory: path.join(r.reposDir, target.project, `${target.repository}.git`),
-    env: { ...env, ...r.hookEnv },
+    env: { ...env, ...extraEnv },
   };
 }
 
@@ -90,9 +101,12 @@ function gitCommand(r: BackendRequest, protocol: string | undefined): GitService
  */
 export async function serveGit(r: BackendRequest): Promise<void> {
   const { req, res, logger, target } = r;
+  let bodyHead: Buffer | undefined;
   // A client gone while we authenticated or connected has already fired 'close': check, or git
   // would run with nobody to stop it.
-  const clientGone = () => res.destroyed || req.destroyed;
+  // (A request whose body has been read whole is destroyed: from then on the response tells.)
+  let bodyRead = false;
+  const clientGone = () => res.destroyed || (!bodyRead && req.destroyed);
   if (clientGone()) return;
   const protocol = gitProtocol(req);
   const command = gitCommand(r, protocol);
@@ -100,10 +114,27 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   const v2Advertisement = command.advertise && command.service === "upload-pack" && protocolVersion(protocol) === 2;
   const cached = v2Advertisement && protocol ? r.advertisements?.lookup(command.directory, protocol) : undefined;
   if (cached && "bytes" in cached) return answerFromMemory(r, cached.bytes);
+  const encoding = req.headers["content-encoding"];
+  // A small push's body, read before git starts: perhaps git needs no hook for it.
+  let body: Buffer | undefined;
+  let received = 0;
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (r.precheck && !command.advertise && encoding === undefined && !(declared > r.precheck.maxBytes)) {
+    const head = await readAhead(req, r.precheck.maxBytes);
+    bodyRead = head?.complete === true;
+    if (!head || clientGone()) return;
+    received = head.bytes.length;
+    if (!head.complete) {
+      bodyHead = head.bytes; // the rest streams after it, as any large push's
+    } else {
+      body = head.bytes;
+    }
+  }
   let run: GitRun;
   try {
-    run = await r.host.run(command);
+    run = body && r.precheck ? await runChecked(r, protocol, body, r.precheck, clientGone) : await r.host.run(command);
   } catch (error) {
+    if (error instanceof ClientGone) return;
     logger.error({ err: error }, `could not run git ${command.service}`);
     res.writeHead(500, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("Internal error running git\n");
@@ -126,7 +157,6 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   res.setHeader("Content-Type", `application/x-${target.service}-${kind}`);
   if (command.advertise && protocolVersion(protocol) !== 2) res.write(`${pktLine(`# service=${target.service}\n`)}0000`);
   return new Promise((resolve) => {
-    let received = 0;
     let sent = 0;
     res.once("close", () => {
       if (!res.writableFinished) run.kill(); // the client left before git's answer was all sent
@@ -139,10 +169,14 @@ export async function serveGit(r: BackendRequest): Promise<void> {
       stream.on("data", (chunk: Buffer) => (sent += chunk.length));
     }
     if (cached && protocol) keepAdvertisement(r, run, command.directory, protocol, cached.stamp);
-    const encoding = req.headers["content-encoding"];
     if (command.advertise) {
       stream.end(); // an advertisement reads nothing (http-backend closes git's input)
       req.resume();
+    } else if (body) {
+      stream.end(); // all of it written by runChecked
+    } else if (bodyHead) {
+      stream.write(bodyHead);
+      req.pipe(stream);
     } else if (encoding === "gzip" || encoding === "x-gzip") {
       const gunzip = zlib.createGunzip();
       // A corrupt body: git gets the end of its input and fails, as with http-backend's inflate.
@@ -176,6 +210,75 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     };
     stream.on("end", () => finish(true));
     stream.on("close", () => finish(false));
+  });
+}
+
+class ClientGone extends Error {}
+
+/**
+ * Runs git for a push whose whole body is here. git first gets the commands only, without push
+ * protection's hook, and starts while the service checks the body; proven clean, git gets the
+ * pack too. Otherwise git has not had a byte of the pack, so it cannot have moved a ref: its
+ * input is ended (it gives up, and removes its quarantine), and git runs again with the hook on
+ * the whole body, as for any push the check cannot read.
+ */
+async function runChecked(
+  r: BackendRequest,
+  protocol: string | undefined,
+  body: Buffer,
+  precheck: BodyPrecheck,
+  clientGone: () => boolean,
+): Promise<GitRun> {
+  const withHook = async () => {
+    const run = await r.host.run(gitCommand(r, protocol));
+    run.stream.write(body);
+    return run;
+  };
+  const packStart = precheck.commandsEnd(body);
+  if (packStart === undefined) return withHook();
+  const first = await r.host.run(gitCommand(r, protocol, precheck.env));
+  if (clientGone()) {
+    first.kill();
+    first.stream.destroy();
+    throw new ClientGone();
+  }
+  first.stream.write(body.subarray(0, packStart));
+  if (precheck.isClean(body)) {
+    first.stream.write(body.subarray(packStart));
+    return first;
+  }
+  first.stream.resume(); // its answer (an unpack error) is nobody's
+  first.stream.end();
+  await first.exited;
+  first.stream.destroy();
+  if (clientGone()) throw new ClientGone();
+  return withHook();
+}
+
+/** Up to `limit` bytes of a request body: all of it (complete) or the first chunks past the limit, the rest paused. */
+function readAhead(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; complete: boolean } | undefined> {
+  if (req.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), complete: true });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: { bytes: Buffer; complete: boolean } | undefined) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      req.pause();
+      finish({ bytes: Buffer.concat(chunks), complete: false });
+    };
+    const onEnd = () => finish({ bytes: Buffer.concat(chunks), complete: true });
+    const onClose = () => finish(undefined); // closed before its end: the client went away
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("close", onClose);
   });
 }
 

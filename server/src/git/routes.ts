@@ -116,6 +116,7 @@ export function gitHttpMiddleware(deps: {
         logger: deps.logger,
         onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
         hookEnv: push?.env,
+        precheck: push?.precheck,
         advertisements,
       });
     } finally {

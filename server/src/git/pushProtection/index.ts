@@ -3,7 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { PAT_PREFIX, redactSecrets, SECRET_BODY_LENGTH } from "@clarive/shared";
+import { redactSecrets } from "@clarive/shared";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
@@ -12,8 +12,9 @@ import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
 import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
 import { hasOwnPushHooks, writePushHooks } from "./hookFiles";
+import { CHECK_BEFORE_GIT_UP_TO_BYTES, isProvenClean, pushCommandsEnd } from "./requestPack";
 import { gitEnvironmentFor, locateSecret } from "./locate";
-import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TooManyCandidatesError } from "./scan";
+import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TOKEN_SHAPE, TooManyCandidatesError } from "./scan";
 
 interface PushProtectionDeps {
   db: Knex;
@@ -46,6 +47,20 @@ export interface PushRegistration {
   env: Record<string, string>;
   /** The push is over: its hook can no longer report. */
   done(): void;
+  /** With push protection on: how a request body can be proven clean before git needs the hook. */
+  precheck?: PushPrecheck;
+}
+
+/** A push's request body checked in the service (requestPack.ts) while git starts (httpBackend.ts). */
+export interface PushPrecheck {
+  /** Request bodies up to this size are read whole before git starts (larger ones go to the hook). */
+  maxBytes: number;
+  /** git's environment for a body proven clean: no hook of push protection's (a notice's only). */
+  env: Record<string, string>;
+  /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
+  commandsEnd(body: Buffer): number | undefined;
+  /** Whether the whole body is proven to carry no token (isProvenClean). */
+  isClean(body: Buffer): boolean;
 }
 
 /** Before the nonce is known: a nonce line is 49 bytes. */
@@ -55,7 +70,6 @@ const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 const REPORT_TIMEOUT_MS = 60_000;
 /** Stands for "a ref name" where a candidate's objects are listed: no stored object has this id. */
 const REF_NAME = "ref-name";
-const TOKEN_SHAPE = new RegExp(`${PAT_PREFIX}[0-9A-Za-z]{${SECRET_BODY_LENGTH}}`, "g");
 const short = (commit: string) => commit.slice(0, 12);
 
 /**
@@ -67,6 +81,8 @@ const short = (commit: string) => commit.slice(0, 12);
  */
 export class PushProtection {
   private readonly pushes = new Map<string, RegisteredPush>();
+  /** Pushes checked so far, by where (GET /metrics): from the request body before git, or by the hook in git's quarantine. */
+  readonly checks = { requestBody: 0, quarantine: 0 };
 
   private constructor(
     private readonly deps: PushProtectionDeps,
@@ -115,10 +131,20 @@ export class PushProtection {
       // Nothing for our hook to do: git runs the repository's own hooks as usual.
       return { env: notice ? env : {}, done: () => undefined };
     }
+    const precheck: PushPrecheck = {
+      maxBytes: CHECK_BEFORE_GIT_UP_TO_BYTES,
+      env: notice ? { ...env } : {},
+      commandsEnd: pushCommandsEnd,
+      isClean: (body) => {
+        const clean = isProvenClean(body, push.repositoryPath);
+        if (clean) this.checks.requestBody++;
+        return clean;
+      },
+    };
     const nonce = randomBytes(24).toString("hex");
     this.pushes.set(nonce, push);
     Object.assign(env, { CLARIVE_HOOK_PORT: String(this.port), CLARIVE_PUSH_NONCE: nonce });
-    return { env, done: () => this.pushes.delete(nonce) };
+    return { env, done: () => this.pushes.delete(nonce), precheck };
   }
 
   private async notice(token: { id: number; expiresAt: Date }): Promise<string | null> {
@@ -177,6 +203,7 @@ export class PushProtection {
   }
 
   private async check(push: RegisteredPush, report: HookReport): Promise<HookAnswer> {
+    this.checks.quarantine++;
     const objects = { repositoryPath: push.repositoryPath, quarantine: report.quarantine, tips: report.tips };
     const env = gitEnvironmentFor(objects);
     if (!env?.GIT_OBJECT_DIRECTORY) throw new Error(`not a quarantine folder of ${push.repositoryPath}: ${report.quarantine}`);

@@ -16,12 +16,12 @@ export interface StoredObject {
  */
 export const READ_DIRECTLY_UP_TO_BYTES = 1024 * 1024;
 /** And up to this many bytes of objects once inflated (a small pack can inflate to a lot). */
-const MAX_INFLATED_BYTES = 8 * 1024 * 1024;
+export const MAX_INFLATED_BYTES = 8 * 1024 * 1024;
 
-const TYPES = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" } as const;
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-const HASH_BYTES = 20; // SHA-1; a SHA-256 repository's files do not add up and are left to git
+export const TYPES = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" } as const;
+export const OFS_DELTA = 6;
+export const REF_DELTA = 7;
+export const HASH_BYTES = 20; // SHA-1; a SHA-256 repository's files do not add up and are left to git
 const LOOSE_FOLDER = /^[0-9a-f]{2}$/;
 const LOOSE_FILE = /^[0-9a-f]{38}$/;
 // Beside a pack and its index: a .rev (reverse index, written by default since git 2.41) is
@@ -29,7 +29,7 @@ const LOOSE_FILE = /^[0-9a-f]{38}$/;
 const PACK_FILE = /^pack-[0-9a-f]{40}\.(pack|idx|rev|keep)$/;
 
 /** Something here is not what this reader knows for certain: the caller asks git instead. */
-class NotReadable extends Error {}
+export class NotReadable extends Error {}
 
 /**
  * Every object in a push's quarantine folder (git receive-pack's `tmp_objdir-incoming-*`), read
@@ -86,7 +86,7 @@ function readAll(quarantine: string): StoredObject[] {
 }
 
 /** A loose object: zlib of "<type> <size>\0<content>". */
-function readLoose(quarantine: string, id: string, budget: { left: number }): StoredObject {
+export function readLoose(quarantine: string, id: string, budget: { left: number }): StoredObject {
   const file = path.join(quarantine, id.slice(0, 2), id.slice(2));
   const raw = zlib.inflateSync(fs.readFileSync(file), { maxOutputLength: budget.left + 64 });
   const nul = raw.indexOf(0);
@@ -179,7 +179,7 @@ function readIndex(indexPath: string): PackEntry[] {
 }
 
 /** git's delta format: the base's and result's sizes, then copy-from-base and insert instructions. */
-function applyDelta(base: Buffer, delta: Buffer, budget: { left: number }): Buffer {
+export function applyDelta(base: Buffer, delta: Buffer, budget: { left: number }): Buffer {
   let at = 0;
   const varint = () => {
     let value = 0;
@@ -228,12 +228,12 @@ function applyDelta(base: Buffer, delta: Buffer, budget: { left: number }): Buff
  * No more than the object's size (a pack that lies about it fails), in one output chunk of about
  * that size: zlib's default 16 KiB per object made a push of many small objects mostly garbage.
  */
-const inflateOptions = (size: number): zlib.ZlibOptions => ({
+export const inflateOptions = (size: number): zlib.ZlibOptions => ({
   maxOutputLength: size + 1,
   chunkSize: Math.min(Math.max(size + 1, 64), 64 * 1024),
 });
 
-function spend(budget: { left: number }, bytes: number): void {
+export function spend(budget: { left: number }, bytes: number): void {
   budget.left -= bytes;
   if (budget.left < 0) throw new NotReadable();
 }

@@ -15,6 +15,8 @@ const BINARY_SNIFF_BYTES = 8000;
 export const MAX_CANDIDATES = 10_000;
 const TOKEN_LENGTH = PAT_PREFIX.length + SECRET_BODY_LENGTH;
 const NEWLINE = Buffer.from("\n");
+/** A token as text (a ref name): the prefix and its 36 characters; the checksum is checked by whoever looks them up. */
+export const TOKEN_SHAPE = new RegExp(`${PAT_PREFIX}[0-9A-Za-z]{${SECRET_BODY_LENGTH}}`, "g");
 
 /** How a token's characters can be stored: as bytes (ASCII, UTF-8, latin1) or UTF-16 either way round. */
 interface Encoding {

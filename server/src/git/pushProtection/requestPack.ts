@@ -1,0 +1,219 @@
+import { createHash } from "node:crypto";
+import zlib from "node:zlib";
+import {
+  applyDelta,
+  HASH_BYTES,
+  inflateOptions,
+  MAX_INFLATED_BYTES,
+  NotReadable,
+  OFS_DELTA,
+  READ_DIRECTLY_UP_TO_BYTES,
+  REF_DELTA,
+  spend,
+  TYPES,
+  type StoredObject,
+} from "./quarantineReader";
+import { BatchScanner, TOKEN_SHAPE } from "./scan";
+import { objectId, RepositoryObjects } from "./storedObjects";
+
+/** Request bodies up to this size are read whole before git starts, and checked here. */
+export const CHECK_BEFORE_GIT_UP_TO_BYTES = READ_DIRECTLY_UP_TO_BYTES;
+
+const ZERO_ID = "0".repeat(40);
+const COMMAND = /^([0-9a-f]{40}) ([0-9a-f]{40}) ([^\0\s]+)$/;
+/**
+ * Capabilities a push request may name that do not change what follows its commands (a flush,
+ * then the pack). push-options adds lines after the flush, and anything unknown may: those go to
+ * the hook.
+ */
+const PLAIN_CAPABILITIES =
+  /^(report-status|report-status-v2|side-band-64k|side-band|quiet|atomic|delete-refs|ofs-delta|agent=\S*|object-format=sha1|session-id=\S*)$/;
+
+interface Command {
+  oldId: string;
+  newId: string;
+  ref: string;
+}
+
+/**
+ * Where a push request's commands end (git receive-pack's input in stateless RPC: pkt-lines, a
+ * flush, then the pack), if they are commands this reader knows and no ref name is shaped like a
+ * token; undefined otherwise (a push certificate, push options, a shallow client, anything else).
+ * git cannot act on a push before it has read all of its pack: a service that holds the pack back
+ * may start git and decide meanwhile (isProvenClean) whether git needs push protection's hook.
+ */
+export function pushCommandsEnd(body: Buffer): number | undefined {
+  try {
+    const { commands, packStart } = readCommands(body);
+    return commands.some((command) => command.ref.match(TOKEN_SHAPE)) ? undefined : packStart;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a push's whole request body is proven to carry no token-shaped string with a valid
+ * checksum, in a ref name or in any object its pack adds: then git needs no hook of push
+ * protection (a program start and a second read of the same objects). Only what git's own
+ * clients send is read; a pack it cannot account for byte for byte (bytes after its checksum, a
+ * delta whose base it cannot read with certainty), more than it reads in one go, anything else
+ * is "not proven", and the hook checks the push as before. Never throws.
+ */
+export function isProvenClean(body: Buffer, repositoryPath: string): boolean {
+  if (body.length > CHECK_BEFORE_GIT_UP_TO_BYTES) return false;
+  const packStart = pushCommandsEnd(body);
+  if (packStart === undefined) return false;
+  const stored = RepositoryObjects.forRepository(repositoryPath);
+  try {
+    const { commands } = readCommands(body);
+    // Deletions only: git reads no pack (nor runs a hook of ours that would check one).
+    if (commands.every((command) => command.newId === ZERO_ID)) return true;
+    const scanner = new BatchScanner();
+    for (const object of readPackObjects(body.subarray(packStart), stored)) scanner.object(object.id, object.type, object.content);
+    return scanner.candidates.size === 0;
+  } catch {
+    // NotReadable, zlib's complaint, too many candidates, a file that went away: the hook decides.
+    return false;
+  } finally {
+    stored.close();
+  }
+}
+
+/** The pkt-lines before the pack: "<old> <new> <ref>" each (the first with "\0<capabilities>"), then a flush. */
+function readCommands(body: Buffer): { commands: Command[]; packStart: number } {
+  const commands: Command[] = [];
+  let at = 0;
+  for (;;) {
+    const lengthText = body.toString("latin1", at, at + 4);
+    if (!/^[0-9a-f]{4}$/.test(lengthText)) throw new NotReadable();
+    const length = parseInt(lengthText, 16);
+    if (length === 0) break;
+    // 0001–0004 (delim, response end, empty) are not part of a push request.
+    if (length < 5 || at + length > body.length) throw new NotReadable();
+    let line = body.toString("latin1", at + 4, at + length);
+    at += length;
+    if (line.endsWith("\n")) line = line.slice(0, -1);
+    const nul = line.indexOf("\0");
+    if (nul >= 0) {
+      if (commands.length > 0) throw new NotReadable();
+      const capabilities = line
+        .slice(nul + 1)
+        .split(" ")
+        .filter(Boolean);
+      if (!capabilities.every((capability) => PLAIN_CAPABILITIES.test(capability))) throw new NotReadable();
+      line = line.slice(0, nul);
+    }
+    const match = COMMAND.exec(line); // "shallow <id>", "push-cert…": not a command, not read here
+    if (!match) throw new NotReadable();
+    commands.push({ oldId: match[1] as string, newId: match[2] as string, ref: match[3] as string });
+  }
+  if (commands.length === 0) throw new NotReadable();
+  return { commands, packStart: at + 4 };
+}
+
+interface PackEntry {
+  offset: number;
+  type: number;
+  data: Buffer;
+  baseOffset?: number;
+  baseId?: string;
+}
+
+/**
+ * The objects of a pack as git index-pack reads it from the wire: a header, that many entries
+ * (each a zlib stream, deltas naming an earlier entry's offset or an object id), then the pack's
+ * SHA-1, and nothing after it. Deltas are applied; a base named by id is looked for in the pack,
+ * then in the repository (a thin pack). Returns the pack's own objects, not the bases it borrowed.
+ */
+function readPackObjects(pack: Buffer, stored: RepositoryObjects): StoredObject[] {
+  if (pack.length < 12 + HASH_BYTES || pack.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
+  const version = pack.readUInt32BE(4);
+  const count = pack.readUInt32BE(8);
+  if ((version !== 2 && version !== 3) || count > pack.length) throw new NotReadable();
+  const end = pack.length - HASH_BYTES;
+  const budget = { left: MAX_INFLATED_BYTES };
+  const entries = new Map<number, PackEntry>();
+  let at = 12;
+  for (let i = 0; i < count; i++) {
+    const offset = at;
+    if (at >= end) throw new NotReadable();
+    let byte = pack[at++] as number;
+    const type = (byte >> 4) & 7;
+    let size = byte & 15;
+    for (let shift = 4; byte & 0x80; shift += 7) {
+      if (shift > 57 || at >= end) throw new NotReadable(); // git's reader stops at 9 bytes
+      byte = pack[at++] as number;
+      size += (byte & 0x7f) * 2 ** shift;
+    }
+    const entry: PackEntry = { offset, type, data: Buffer.alloc(0) };
+    if (type === OFS_DELTA) {
+      byte = pack[at++] as number;
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        if (at >= end || back > offset) throw new NotReadable();
+        byte = pack[at++] as number;
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      entry.baseOffset = offset - back;
+      // Only an entry already read can be a base: one that starts there.
+      if (back === 0 || !entries.has(entry.baseOffset)) throw new NotReadable();
+    } else if (type === REF_DELTA) {
+      if (at + HASH_BYTES > end) throw new NotReadable();
+      entry.baseId = pack.toString("hex", at, at + HASH_BYTES);
+      at += HASH_BYTES;
+    } else if (!(type in TYPES)) {
+      throw new NotReadable();
+    }
+    if (size > budget.left || at >= end) throw new NotReadable();
+    const inflated = zlib.inflateSync(pack.subarray(at, end), { ...inflateOptions(size), info: true }) as unknown as {
+      buffer: Buffer;
+      engine: zlib.Inflate;
+    };
+    if (inflated.buffer.length !== size) throw new NotReadable();
+    spend(budget, size);
+    entry.data = inflated.buffer;
+    at += inflated.engine.bytesWritten;
+    entries.set(offset, entry);
+  }
+  if (at !== end || !createHash("sha1").update(pack.subarray(0, end)).digest().equals(pack.subarray(end))) throw new NotReadable();
+  return resolveEntries([...entries.values()], stored, budget);
+}
+
+/** Every entry's type and content, deltas applied; bases by id from the pack first, then the repository. */
+function resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget: { left: number }): StoredObject[] {
+  const byOffset = new Map<number, StoredObject>();
+  const byId = new Map<string, StoredObject>();
+  const byOffsetEntry = new Map(entries.map((entry) => [entry.offset, entry]));
+  const resolve = (entry: PackEntry, depth: number, external: boolean): StoredObject | undefined => {
+    const done = byOffset.get(entry.offset);
+    if (done) return done;
+    if (depth > 4096) throw new NotReadable();
+    let base: Omit<StoredObject, "id"> | undefined;
+    if (entry.baseOffset !== undefined) {
+      base = resolve(byOffsetEntry.get(entry.baseOffset) as PackEntry, depth + 1, external);
+      if (!base) return undefined;
+    } else if (entry.baseId !== undefined) {
+      base = byId.get(entry.baseId) ?? (external ? stored.get(entry.baseId, budget) : undefined);
+      if (!base) return undefined; // perhaps a later entry of the pack: tried again once those are known
+    }
+    const type = base ? base.type : TYPES[entry.type as keyof typeof TYPES];
+    const content = base ? applyDelta(base.content, entry.data, budget) : entry.data;
+    const object = { id: objectId(type, content), type, content };
+    byOffset.set(entry.offset, object);
+    byId.set(object.id, object);
+    return object;
+  };
+  // Rounds while they make progress; a base by id that no entry turned out to be is the repository's.
+  let pending = entries;
+  while (pending.length > 0) {
+    const left = pending.filter((entry) => !resolve(entry, 0, false));
+    if (left.length === pending.length) {
+      const first = left[0] as PackEntry;
+      resolve(first, 0, true);
+      pending = left.slice(1).filter((entry) => !byOffset.has(entry.offset));
+    } else {
+      pending = left;
+    }
+  }
+  return entries.map((entry) => byOffset.get(entry.offset) as StoredObject);
+}

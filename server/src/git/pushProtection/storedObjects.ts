@@ -1,0 +1,174 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import {
+  HASH_BYTES,
+  inflateOptions,
+  NotReadable,
+  OFS_DELTA,
+  readLoose,
+  REF_DELTA,
+  applyDelta,
+  spend,
+  TYPES,
+  type StoredObject,
+} from "./quarantineReader";
+
+type Content = Omit<StoredObject, "id">;
+const INDEX_MAGIC = 0xff744f63;
+const MAX_CHAIN = 4096; // git's deepest delta chain is 4095; deeper, a loop
+
+/** The id git gives an object: SHA-1 of "<type> <size>\0" and the content. */
+export const objectId = (type: string, content: Buffer): string =>
+  createHash("sha1").update(`${type} ${content.length}\0`, "latin1").update(content).digest("hex");
+
+interface OpenPack {
+  pack: number;
+  index: number;
+  count: number;
+  fanout: Buffer;
+  packBytes: number;
+}
+
+/**
+ * Objects a repository already has, read from its loose files and its packs through their
+ * version-2 indexes, with positional reads (an index of a million objects is not read whole):
+ * the bases a thin pack's deltas name. Every object is checked against its id (SHA-1 of what was
+ * read), so a misread is a NotReadable, never other content. A repository whose objects live
+ * partly elsewhere (alternates) is not read here.
+ */
+export class RepositoryObjects {
+  private packs: OpenPack[] | undefined;
+  private readonly read = new Map<string, Content>();
+
+  constructor(private readonly objectsDirectory: string) {}
+
+  static forRepository(repositoryPath: string): RepositoryObjects {
+    return new RepositoryObjects(path.join(repositoryPath, "objects"));
+  }
+
+  /** The object with this id, or a NotReadable if it is not here or not readable for certain. */
+  get(id: string, budget: { left: number }, depth = 0): Content {
+    const known = this.read.get(id);
+    if (known) return known;
+    if (depth > MAX_CHAIN || !/^[0-9a-f]{40}$/.test(id)) throw new NotReadable();
+    let object: Content | undefined;
+    if (fs.existsSync(path.join(this.objectsDirectory, id.slice(0, 2), id.slice(2)))) {
+      object = readLoose(this.objectsDirectory, id, budget);
+    } else {
+      for (const pack of this.openPacks()) {
+        const offset = findInIndex(pack, id);
+        if (offset !== undefined) {
+          object = this.readPacked(pack, offset, budget, depth);
+          break;
+        }
+      }
+    }
+    if (!object || objectId(object.type, object.content) !== id) throw new NotReadable();
+    this.read.set(id, object);
+    return object;
+  }
+
+  close(): void {
+    for (const pack of this.packs ?? []) {
+      fs.closeSync(pack.pack);
+      fs.closeSync(pack.index);
+    }
+    this.packs = [];
+  }
+
+  private openPacks(): OpenPack[] {
+    if (this.packs) return this.packs;
+    this.packs = [];
+    if (fs.existsSync(path.join(this.objectsDirectory, "info", "alternates"))) throw new NotReadable();
+    const folder = path.join(this.objectsDirectory, "pack");
+    const names = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
+    for (const name of names.filter((n) => /^pack-[0-9a-f]{40}\.idx$/.test(n))) {
+      const packName = name.replace(/\.idx$/, ".pack");
+      if (!names.includes(packName)) continue; // an index being written or removed: git ignores it too
+      const index = fs.openSync(path.join(folder, name), "r");
+      const pack = fs.openSync(path.join(folder, packName), "r");
+      const header = readAt(index, 0, 8 + 1024);
+      const packHeader = readAt(pack, 0, 12);
+      const opened = { pack, index, count: 0, fanout: header.subarray(8), packBytes: fs.fstatSync(pack).size };
+      this.packs.push(opened);
+      if (header.length < 8 + 1024 || header.readUInt32BE(0) !== INDEX_MAGIC || header.readUInt32BE(4) !== 2) throw new NotReadable();
+      if (packHeader.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
+      opened.count = header.readUInt32BE(8 + 255 * 4);
+    }
+    return this.packs;
+  }
+
+  private readPacked(pack: OpenPack, offset: number, budget: { left: number }, depth: number): Content {
+    if (depth > MAX_CHAIN || offset < 12 || offset >= pack.packBytes - HASH_BYTES) throw new NotReadable();
+    const head = readAt(pack.pack, offset, 64);
+    let at = 0;
+    let byte = head[at++] as number;
+    const type = (byte >> 4) & 7;
+    let size = byte & 15;
+    for (let shift = 4; byte & 0x80; shift += 7) {
+      if (shift > 57 || at >= head.length) throw new NotReadable();
+      byte = head[at++] as number;
+      size += (byte & 0x7f) * 2 ** shift;
+    }
+    let base: Content | undefined;
+    if (type === OFS_DELTA) {
+      byte = head[at++] as number;
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        if (at >= 16) throw new NotReadable();
+        byte = head[at++] as number;
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      base = this.readPacked(pack, offset - back, budget, depth + 1);
+    } else if (type === REF_DELTA) {
+      base = this.get(head.toString("hex", at, at + HASH_BYTES), budget, depth + 1);
+      at += HASH_BYTES;
+    } else if (!(type in TYPES)) {
+      throw new NotReadable();
+    }
+    if (size > budget.left) throw new NotReadable();
+    // Deflate adds at most a few bytes per 16 KiB block to what it cannot compress.
+    const compressed = readAt(pack.pack, offset + at, Math.min(size + (size >> 10) + 1024, pack.packBytes - HASH_BYTES - offset - at));
+    const data = zlib.inflateSync(compressed, inflateOptions(size));
+    if (data.length !== size) throw new NotReadable();
+    spend(budget, size);
+    return base
+      ? { type: base.type, content: applyDelta(base.content, data, budget) }
+      : { type: TYPES[type as keyof typeof TYPES], content: data };
+  }
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  if (length <= 0) throw new NotReadable();
+  const buffer = Buffer.alloc(length);
+  const read = fs.readSync(fd, buffer, 0, length, position);
+  return buffer.subarray(0, read);
+}
+
+/** Binary search of a version-2 index's sorted names within the fan-out's range: the object's offset in its pack. */
+function findInIndex(pack: OpenPack, id: string): number | undefined {
+  const wanted = Buffer.from(id, "hex");
+  const first = wanted[0] as number;
+  let low = first === 0 ? 0 : pack.fanout.readUInt32BE((first - 1) * 4);
+  let high = pack.fanout.readUInt32BE(first * 4);
+  const names = 8 + 1024;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const name = readAt(pack.index, names + middle * HASH_BYTES, HASH_BYTES);
+    if (name.length !== HASH_BYTES) throw new NotReadable();
+    const order = Buffer.compare(name, wanted);
+    if (order === 0) {
+      const offsets = names + pack.count * (HASH_BYTES + 4);
+      const small = readAt(pack.index, offsets + middle * 4, 4).readUInt32BE(0);
+      if (!(small & 0x80000000)) return small;
+      const large = readAt(pack.index, offsets + pack.count * 4 + (small & 0x7fffffff) * 8, 8);
+      if (large.length !== 8) throw new NotReadable();
+      return Number(large.readBigUInt64BE(0));
+    }
+    if (order < 0) low = middle + 1;
+    else high = middle;
+  }
+  return undefined;
+}
