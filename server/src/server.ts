@@ -231,6 +231,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       changeFeedTrusted: () => gitAccess.cacheTrusted,
       authCacheLookups: () => gitAccess.cacheLookups,
       inFlight: () => tracker.inFlight,
+      pushChecks: () => pushProtection.checks,
     });
     await cleanRepositories(config, database, logger);
 

@@ -12,6 +12,8 @@ export interface MetricsSources {
   authCacheLookups(): { hits: number; misses: number };
   /** Requests being answered right now. */
   inFlight(): number;
+  /** Pushes push protection has checked: from the request body before git, or by its hook in git's quarantine. */
+  pushChecks(): { requestBody: number; quarantine: number };
 }
 
 export type RequestKind = "git" | "auth_hook" | "api" | "health" | "metrics" | "other";
@@ -120,6 +122,18 @@ export class ServiceMetrics {
         this.inc({ result: "miss" }, now.misses - reported.misses);
         reported.hits = now.hits;
         reported.misses = now.misses;
+      },
+    });
+    new Counter({
+      name: "clarive_push_protection_checks_total",
+      help: "Pushes push protection checked, by where: request_body (proven clean before git started: no hook ran) or quarantine (by its pre-receive hook)",
+      labelNames: ["where"],
+      registers,
+      collect() {
+        this.reset();
+        const checks = sources()?.pushChecks() ?? { requestBody: 0, quarantine: 0 };
+        this.inc({ where: "request_body" }, checks.requestBody);
+        this.inc({ where: "quarantine" }, checks.quarantine);
       },
     });
     new Gauge({
