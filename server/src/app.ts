@@ -14,6 +14,7 @@ import { registerAdminTokenRoutes } from "./routes/adminTokens";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerCredentialRoutes } from "./routes/credentials";
 import { registerGitAuthHookRoute } from "./routes/gitAuthHook";
+import { documentOperationsEndpoints } from "./routes/operations";
 import type { GitAccess } from "./gitAccess";
 import type { DatabaseAvailability } from "./db/unavailable";
 import { systemClock, type Clock } from "./lib/clock";
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): App {
   registerAuditRoutes(api);
   registerCredentialRoutes(api);
   registerGitAuthHookRoute(api);
+  documentOperationsEndpoints(api, config.metrics === undefined);
 
   const docs = new Router();
   registerDocsRoutes(docs, api);

@@ -26,11 +26,32 @@ describe("OpenAPI document", () => {
     const served = server.api.router.stack.flatMap((layer) =>
       layer.methods.filter((m) => m !== "HEAD").map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, "{$1}")}`),
     );
-    // The auth hook is answered before Koa (http/authHook.ts) and only documented in the router's API.
-    served.push("get /api/v1/git/auth");
+    // Answered before Koa (http/authHook.ts, http/health.ts, metrics/endpoint.ts), only documented in the router's API.
+    served.push("get /api/v1/git/auth", "get /healthz", "get /readyz", "get /metrics");
     const documented = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
     assert.ok(served.length >= 20, `router knows ${served.length} routes`);
     assert.deepEqual([...new Set(served)].sort(), documented.sort());
+  });
+
+  it("documents /healthz, /readyz and /metrics as the service answers them: plain text, no authentication", async () => {
+    for (const [path, statuses] of [
+      ["/healthz", ["200"]],
+      ["/readyz", ["200", "503"]],
+      ["/metrics", ["200"]],
+    ] as const) {
+      const operation = document.paths[path]?.get as {
+        security: unknown[];
+        responses: Record<string, { content: Record<string, unknown> }>;
+      };
+      assert.deepEqual(operation.security, [], path);
+      assert.deepEqual(Object.keys(operation.responses).sort(), [...statuses], path);
+      const reply = await fetch(`${server.url}${path}`);
+      assert.equal(String(reply.status), statuses[0], path);
+      assert.ok(
+        Object.keys(operation.responses[statuses[0]]!.content).some((type) => reply.headers.get("content-type")?.startsWith(type)),
+        path,
+      );
+    }
   });
 
   it("is browsable at /docs with assets served locally", async () => {

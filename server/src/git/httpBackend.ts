@@ -32,7 +32,7 @@ export interface BodyPrecheck {
   maxBytes: number;
   env: Record<string, string>;
   commandsEnd(body: Buffer): number | undefined;
-  isClean(body: Buffer): boolean;
+  isClean(body: Buffer): Promise<boolean>;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -236,14 +236,23 @@ async function runChecked(
   };
   const packStart = precheck.commandsEnd(body);
   if (packStart === undefined) return withHook();
-  const first = await r.host.run(gitCommand(r, protocol, precheck.env));
+  // git starts (in the process host) while the pack is read here, in slices.
+  const starting = r.host.run(gitCommand(r, protocol, precheck.env));
+  const verdict = precheck.isClean(body);
+  let first: GitRun;
+  try {
+    first = await starting;
+  } catch (error) {
+    await verdict;
+    throw error;
+  }
   if (clientGone()) {
     first.kill();
     first.stream.destroy();
     throw new ClientGone();
   }
   first.stream.write(body.subarray(0, packStart));
-  if (precheck.isClean(body)) {
+  if (await verdict) {
     first.stream.write(body.subarray(packStart));
     return first;
   }

@@ -125,13 +125,56 @@ export class Api {
     });
   }
 
+  /**
+   * An endpoint outside /api/v1 answered before Koa (health, metrics): in the OpenAPI document
+   * only. `responses` by status: the body's media type, schema and example, and its headers.
+   */
+  documentOutsideApi(spec: {
+    path: string;
+    operationId: string;
+    summary: string;
+    description: string;
+    responses: Record<
+      number,
+      { description: string; mediaType: string; schema: object; example: unknown; headers?: Record<string, string> }
+    >;
+  }): void {
+    this.claimOperationId(spec.operationId);
+    const responses: Record<string, object> = {};
+    for (const [status, response] of Object.entries(spec.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.headers && {
+          headers: Object.fromEntries(
+            Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: "string" } }]),
+          ),
+        }),
+        content: { [response.mediaType]: { schema: response.schema, example: response.example } },
+      };
+    }
+    this.registry.registerPath({
+      method: "get",
+      path: spec.path,
+      operationId: spec.operationId,
+      summary: spec.summary,
+      description: spec.description,
+      tags: ["operations"],
+      security: [],
+      responses,
+    });
+  }
+
+  private claimOperationId(operationId: string): void {
+    // Generated clients name their functions after operationIds: each must be there, and unique.
+    if (!/^[a-z][A-Za-z0-9]*$/.test(operationId) || this.operationIds.has(operationId)) {
+      throw new Error(`operationId "${operationId}" must be camelCase and unique`);
+    }
+    this.operationIds.add(operationId);
+  }
+
   /** An endpoint served outside Koa (the auth hook): in the OpenAPI document, not in the router. */
   document<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(spec: OperationDoc<P, Q, B>): void {
-    // Generated clients name their functions after operationIds: each must be there, and unique.
-    if (!/^[a-z][A-Za-z0-9]*$/.test(spec.operationId) || this.operationIds.has(spec.operationId)) {
-      throw new Error(`operationId "${spec.operationId}" must be camelCase and unique`);
-    }
-    this.operationIds.add(spec.operationId);
+    this.claimOperationId(spec.operationId);
     const responses: Record<string, object> = {
       [spec.success.status]: {
         description: spec.success.description,

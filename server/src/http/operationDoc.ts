@@ -54,6 +54,7 @@ export const TAGS = {
   credentials: "Reporting leaked tokens",
   git: "The auth hook for a reverse proxy in front of an external git server",
   admin: "Administration across all users",
+  operations: "For load balancers, orchestrators and Prometheus: outside /api/v1, no authentication, plain text",
 } as const;
 
 /**

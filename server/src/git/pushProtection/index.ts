@@ -12,7 +12,7 @@ import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
 import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
 import { hasOwnPushHooks, writePushHooks } from "./hookFiles";
-import { CHECK_BEFORE_GIT_UP_TO_BYTES, isProvenClean, pushCommandsEnd } from "./requestPack";
+import { CHECK_BEFORE_GIT_UP_TO_BYTES, isProvenCleanInSlices, pushCommandsEnd } from "./requestPack";
 import { gitEnvironmentFor, locateSecret } from "./locate";
 import { MAX_CANDIDATES, objectsAlreadyStored, scanQuarantine, TOKEN_SHAPE, TooManyCandidatesError } from "./scan";
 
@@ -59,8 +59,8 @@ export interface PushPrecheck {
   env: Record<string, string>;
   /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
   commandsEnd(body: Buffer): number | undefined;
-  /** Whether the whole body is proven to carry no token (isProvenClean). */
-  isClean(body: Buffer): boolean;
+  /** Whether the whole body is proven to carry no token (isProvenClean, in slices). */
+  isClean(body: Buffer): Promise<boolean>;
 }
 
 /** Before the nonce is known: a nonce line is 49 bytes. */
@@ -135,8 +135,8 @@ export class PushProtection {
       maxBytes: CHECK_BEFORE_GIT_UP_TO_BYTES,
       env: notice ? { ...env } : {},
       commandsEnd: pushCommandsEnd,
-      isClean: (body) => {
-        const clean = isProvenClean(body, push.repositoryPath);
+      isClean: async (body) => {
+        const clean = await isProvenCleanInSlices(body, push.repositoryPath);
         if (clean) this.checks.requestBody++;
         return clean;
       },

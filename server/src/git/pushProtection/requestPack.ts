@@ -60,6 +60,34 @@ export function pushCommandsEnd(body: Buffer): number | undefined {
  * is "not proven", and the hook checks the push as before. Never throws.
  */
 export function isProvenClean(body: Buffer, repositoryPath: string): boolean {
+  const steps = checkSteps(body, repositoryPath);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** How long the check holds the event loop at a time: other requests (and git starting for this push) go on between slices. */
+const SLICE_MS = 1;
+
+/**
+ * isProvenClean in slices of about a millisecond: the service answers other requests meanwhile,
+ * and the git process host starts git for this push while the pack is read.
+ */
+export async function isProvenCleanInSlices(body: Buffer, repositoryPath: string): Promise<boolean> {
+  const steps = checkSteps(body, repositoryPath);
+  let until = performance.now() + SLICE_MS;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() < until) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    until = performance.now() + SLICE_MS;
+  }
+}
+
+/** The check, yielding between objects; run to its end (its finally closes the repository's packs). */
+function* checkSteps(body: Buffer, repositoryPath: string): Generator<void, boolean> {
   if (body.length > CHECK_BEFORE_GIT_UP_TO_BYTES) return false;
   const packStart = pushCommandsEnd(body);
   if (packStart === undefined) return false;
@@ -69,7 +97,11 @@ export function isProvenClean(body: Buffer, repositoryPath: string): boolean {
     // Deletions only: git reads no pack (nor runs a hook of ours that would check one).
     if (commands.every((command) => command.newId === ZERO_ID)) return true;
     const scanner = new BatchScanner();
-    for (const object of readPackObjects(body.subarray(packStart), stored)) scanner.object(object.id, object.type, object.content);
+    const objects = yield* readPackObjects(body.subarray(packStart), stored);
+    for (const object of objects) {
+      scanner.object(object.id, object.type, object.content);
+      yield;
+    }
     return scanner.candidates.size === 0;
   } catch {
     // NotReadable, zlib's complaint, too many candidates, a file that went away: the hook decides.
@@ -125,7 +157,7 @@ interface PackEntry {
  * SHA-1, and nothing after it. Deltas are applied; a base named by id is looked for in the pack,
  * then in the repository (a thin pack). Returns the pack's own objects, not the bases it borrowed.
  */
-function readPackObjects(pack: Buffer, stored: RepositoryObjects): StoredObject[] {
+function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<void, StoredObject[]> {
   if (pack.length < 12 + HASH_BYTES || pack.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
   const version = pack.readUInt32BE(4);
   const count = pack.readUInt32BE(8);
@@ -174,13 +206,14 @@ function readPackObjects(pack: Buffer, stored: RepositoryObjects): StoredObject[
     entry.data = inflated.buffer;
     at += inflated.engine.bytesWritten;
     entries.set(offset, entry);
+    yield;
   }
   if (at !== end || !createHash("sha1").update(pack.subarray(0, end)).digest().equals(pack.subarray(end))) throw new NotReadable();
-  return resolveEntries([...entries.values()], stored, budget);
+  return yield* resolveEntries([...entries.values()], stored, budget);
 }
 
 /** Every entry's type and content, deltas applied; bases by id from the pack first, then the repository. */
-function resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget: { left: number }): StoredObject[] {
+function* resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget: { left: number }): Generator<void, StoredObject[]> {
   const byOffset = new Map<number, StoredObject>();
   const byId = new Map<string, StoredObject>();
   const byOffsetEntry = new Map(entries.map((entry) => [entry.offset, entry]));
@@ -206,7 +239,11 @@ function resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget:
   // Rounds while they make progress; a base by id that no entry turned out to be is the repository's.
   let pending = entries;
   while (pending.length > 0) {
-    const left = pending.filter((entry) => !resolve(entry, 0, false));
+    const left: PackEntry[] = [];
+    for (const entry of pending) {
+      if (!resolve(entry, 0, false)) left.push(entry);
+      yield;
+    }
     if (left.length === pending.length) {
       const first = left[0] as PackEntry;
       resolve(first, 0, true);
