@@ -160,6 +160,32 @@ async function measureInterleaved(targets: [Target, Target], packBytes: number):
   return { figures, paired };
 }
 
+interface PushChecks {
+  requestBody: number;
+  quarantine: number;
+  requestBodySeconds: number;
+  quarantineSeconds: number;
+}
+
+/** Push protection's counters from the service's GET /metrics. */
+async function pushChecks(serviceUrl: string): Promise<PushChecks> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const sample = (name: string, where: string) => Number(new RegExp(`^${name}\\{where="${where}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return {
+    requestBody: sample("clarive_push_protection_checks_total", "request_body"),
+    quarantine: sample("clarive_push_protection_checks_total", "quarantine"),
+    requestBodySeconds: sample("clarive_push_protection_check_seconds_total", "request_body"),
+    quarantineSeconds: sample("clarive_push_protection_check_seconds_total", "quarantine"),
+  };
+}
+
+const subtract = (after: PushChecks, before: PushChecks): PushChecks => ({
+  requestBody: after.requestBody - before.requestBody,
+  quarantine: after.quarantine - before.quarantine,
+  requestBodySeconds: after.requestBodySeconds - before.requestBodySeconds,
+  quarantineSeconds: after.quarantineSeconds - before.quarantineSeconds,
+});
+
 /** Postgres by default (production's database); BENCH_DB=pglite for the embedded one. */
 async function databaseEnv(): Promise<{ env: Record<string, string>; stop(): void }> {
   if (process.env.BENCH_DB === "pglite") return { env: {}, stop: () => undefined };
@@ -205,7 +231,9 @@ try {
         `nginx ${await negotiated(`${nginx.url}/git/`, tls.ca)}\n`,
     );
   }
+  const checksBefore = await pushChecks(service.url);
   const { figures, paired } = await measureInterleaved(targets, packSize);
+  const checks = subtract(await pushChecks(service.url), checksBefore);
   const [c, n] = figures as [Figures, Figures];
   printTable(
     `git over ${tls ? "HTTPS" : "HTTP"}: Clarive service vs nginx + fcgiwrap + git http-backend (medians)`,
@@ -235,6 +263,13 @@ try {
       goal("no-op fetch latency", paired.fetch, c.fetchMs / n.fetchMs, "≤ 1.25", (r) => r <= 1.25),
       goal("push of 50 commits, throughput", paired.push, n.pushMs / c.pushMs, "≥ 0.95", (r) => r >= 0.95),
     ],
+  );
+  const checked = checks.requestBody + checks.quarantine;
+  const perPushMs = checked ? ((checks.requestBodySeconds + checks.quarantineSeconds) / checked) * 1000 : 0;
+  process.stdout.write(
+    `\npush protection on the service's pushes (GET /metrics): ${checks.requestBody} of ${checked} proven clean from the request ` +
+      `body before git (no hook), ${checks.quarantine} checked by its hook; its own time ${perPushMs.toFixed(2)} ms per push ` +
+      `(the body is read while git starts) of a ${c.pushMs.toFixed(0)} ms push\n`,
   );
 } finally {
   await nginx?.stop();

@@ -13,7 +13,7 @@ export interface MetricsSources {
   /** Requests being answered right now. */
   inFlight(): number;
   /** Pushes push protection has checked: from the request body before git, or by its hook in git's quarantine. */
-  pushChecks(): { requestBody: number; quarantine: number };
+  pushChecks(): { requestBody: number; quarantine: number; requestBodyMs: number; quarantineMs: number };
 }
 
 export type RequestKind = "git" | "auth_hook" | "api" | "health" | "metrics" | "other";
@@ -134,6 +134,18 @@ export class ServiceMetrics {
         const checks = sources()?.pushChecks() ?? { requestBody: 0, quarantine: 0 };
         this.inc({ where: "request_body" }, checks.requestBody);
         this.inc({ where: "quarantine" }, checks.quarantine);
+      },
+    });
+    new Counter({
+      name: "clarive_push_protection_check_seconds_total",
+      help: "Time push protection spent checking pushes, by where: request_body (reading small pushes' bodies in the service, proven clean or not, while git starts) or quarantine (its hook's checks)",
+      labelNames: ["where"],
+      registers,
+      collect() {
+        this.reset();
+        const checks = sources()?.pushChecks() ?? { requestBodyMs: 0, quarantineMs: 0 };
+        this.inc({ where: "request_body" }, checks.requestBodyMs / 1000);
+        this.inc({ where: "quarantine" }, checks.quarantineMs / 1000);
       },
     });
     new Gauge({
