@@ -74,7 +74,8 @@ const short = (commit: string) => commit.slice(0, 12);
 
 /**
  * Push protection and notices inside git (DESIGN §5). Every push this service serves runs our
- * pre-receive hook (hookFiles.ts). With protection on, the hook connects to a loopback port and
+ * pre-receive hook (hookFiles.ts) unless its request body was proven clean before git needed it
+ * (requestPack.ts). With protection on, the hook connects to a loopback port and
  * quotes a one-time nonce naming the push (anyone else reaching the port knows none); the
  * service then scans the push's quarantine (scan.ts). A live token refuses the push before any
  * ref moves, and is deactivated at once.
@@ -117,8 +118,9 @@ export class PushProtection {
   /**
    * Before git runs for a push: what its hook needs, and the owner's notice if the token expires
    * soon. With push protection off for the repository the hook only prints the notice (no hook
-   * at all without one). A database
-   * that cannot say whether protection is on refuses the push (the error reaches the git route).
+   * at all without one). With it on, also the precheck: a small push proven clean from its
+   * request body needs no hook (requestPack.ts, httpBackend.ts runChecked). A database that
+   * cannot say whether protection is on refuses the push (the error reaches the git route).
    */
   async register(push: RegisteredPush, token: { id: number; expiresAt: Date }): Promise<PushRegistration> {
     const env: Record<string, string> = {
