@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import fc from "fast-check";
 import { generatePersonalAccessToken, PAT_PREFIX } from "@clarive/shared";
 import { isProvenClean, pushCommandsEnd } from "../../server/src/git/pushProtection/requestPack";
@@ -25,6 +27,36 @@ function pushBody(
 ): Buffer {
   const lines = commands.map(([from, to, ref], i) => pkt(`${from} ${to} ${ref}${i === 0 ? `\0${capabilities}` : ""}`));
   return Buffer.concat([Buffer.from(`${lines.join("")}0000`, "latin1"), pack]);
+}
+
+/** Hand-encoded packs: entries as git writes them (header varint, zlib), deltas that insert bytes. */
+const varint = (n: number) => {
+  const bytes: number[] = [];
+  do {
+    bytes.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  return Buffer.from(bytes);
+};
+const entryHeader = (type: number, size: number) => {
+  const bytes = [(type << 4) | (size & 15) | (size > 15 ? 0x80 : 0)];
+  for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 128)) bytes.push((rest & 0x7f) | (rest > 0x7f ? 0x80 : 0));
+  return Buffer.from(bytes);
+};
+const blobEntry = (content: Buffer) => Buffer.concat([entryHeader(3, content.length), zlib.deflateSync(content)]);
+/** A delta by id whose result is `result`, inserted whole (a base of `baseSize` bytes is named, not copied). */
+const insertingDelta = (baseId: string, baseSize: number, result: Buffer) => {
+  const delta = Buffer.concat([varint(baseSize), varint(result.length), Buffer.from([result.length]), result]);
+  return Buffer.concat([entryHeader(7, delta.length), Buffer.from(baseId, "hex"), zlib.deflateSync(delta)]);
+};
+const blobId = (content: Buffer) => crypto.createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+function packOf(entries: Buffer[]): Buffer {
+  const header = Buffer.alloc(12);
+  header.write("PACK", 0, "latin1");
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(entries.length, 8);
+  const body = Buffer.concat([header, ...entries]);
+  return Buffer.concat([body, crypto.createHash("sha1").update(body).digest()]);
 }
 
 describe("push protection's check of a push request body before git starts", function () {
@@ -152,6 +184,49 @@ describe("push protection's check of a push request body before git starts", fun
     assert.equal(isProvenClean(pushBody([[base, tip, "refs/heads/main"]], pack), borrowing), false);
     // The same push without borrowed bases is read in full.
     assert.equal(isProvenClean(pushBody([[base, tip, "refs/heads/main"]], packFor(tip, base, ["--delta-base-offset"])), borrowing), true);
+  });
+
+  it("resolves thousands of deltas on stored bases, and chains of deltas by id in any order, in one pass", () => {
+    const stored = Buffer.from(big);
+    const storedId = blobId(stored);
+    const body = (entries: Buffer[]) => pushBody([[ZERO, "1".repeat(40), "refs/heads/many"]], packOf(entries));
+    // 9,000 entries: each a delta inserting its own bytes on the repository's copy of big.txt.
+    const onStored = Array.from({ length: 9000 }, (_, i) => insertingDelta(storedId, stored.length, Buffer.from(`d${i}`)));
+    assert.equal(isProvenClean(body(onStored), server), true);
+    // A chain named by id, listed from its last delta to its first, the first on a stored base.
+    const contents = Array.from({ length: 3000 }, (_, i) => Buffer.from(`c${i}`));
+    const chain = contents.map((content, i) =>
+      i === contents.length - 1
+        ? insertingDelta(storedId, stored.length, content)
+        : insertingDelta(blobId(contents[i + 1] as Buffer), (contents[i + 1] as Buffer).length, content),
+    );
+    assert.equal(isProvenClean(body(chain), server), true);
+    const token = generatePersonalAccessToken();
+    assert.equal(isProvenClean(body([...chain, insertingDelta(storedId, stored.length, Buffer.from(token))]), server), false);
+    // More entries than one check reads: the hook's.
+    const tooMany = Array.from({ length: 10_001 }, (_, i) => blobEntry(Buffer.from(`b${i}`)));
+    assert.equal(isProvenClean(body(tooMany), server), false);
+  });
+
+  it("does not prove a delta on a stored base larger than its budget, and leaves no file open when a pack goes away", () => {
+    const huge = crypto.randomBytes(12 * 1024 * 1024);
+    const hugeId = git(["hash-object", "-w", "--stdin"], { env: { GIT_DIR: server }, input: huge })
+      .toString()
+      .trim();
+    const onHuge = pushBody([[ZERO, "1".repeat(40), "refs/heads/huge"]], packOf([insertingDelta(hugeId, huge.length, Buffer.from("x"))]));
+    assert.equal(isProvenClean(onHuge, server), false);
+    // A pack listed, then removed before it is opened (a repack at that moment): its index stays closed.
+    const copy = path.join(root, "racing.git");
+    git(["clone", "-q", "--bare", server, copy]);
+    const [index] = fs.readdirSync(path.join(copy, "objects", "pack")).filter((name) => name.endsWith(".idx"));
+    fs.rmSync(path.join(copy, "objects", "pack", (index as string).replace(/\.idx$/, ".pack")));
+    fs.symlinkSync("/nonexistent", path.join(copy, "objects", "pack", (index as string).replace(/\.idx$/, ".pack")));
+    const tip = fiftyCommits();
+    const thin = pushBody([[base, tip, "refs/heads/main"]], packFor(tip, base));
+    const open = () => fs.readdirSync("/proc/self/fd").length;
+    const before = open();
+    for (let i = 0; i < 50; i++) assert.equal(isProvenClean(thin, copy), false);
+    assert.equal(open(), before);
   });
 
   it("a pack it proves clean is one git accepts, with no token in what git stores (random damage to a pack that carries one)", () => {

@@ -32,7 +32,7 @@ export interface BodyPrecheck {
   maxBytes: number;
   env: Record<string, string>;
   commandsEnd(body: Buffer): number | undefined;
-  isClean(body: Buffer): Promise<boolean>;
+  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -238,7 +238,7 @@ async function runChecked(
   if (packStart === undefined) return withHook();
   // git starts (in the process host) while the pack is read here, in slices.
   const starting = r.host.run(gitCommand(r, protocol, precheck.env));
-  const verdict = precheck.isClean(body);
+  const verdict = precheck.isClean(body, clientGone);
   let first: GitRun;
   try {
     first = await starting;

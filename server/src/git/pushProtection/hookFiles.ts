@@ -52,7 +52,9 @@ exec "$own" "$@"
 `;
 
 /** The hooks git runs for a push (besides pre-receive) that a repository may have of its own. */
-export const CHAINED_HOOKS = ["update", "post-receive", "post-update"] as const;
+// As git runs them without core.hooksPath, so that a push runs the same hooks of a repository's
+// whichever way push protection checked it (a push proven clean runs git with no hooksPath).
+export const CHAINED_HOOKS = ["update", "post-receive", "post-update", "reference-transaction"] as const;
 
 /**
  * Two hook folders, created fresh at start-up and removed at stop: `plain` has our pre-receive

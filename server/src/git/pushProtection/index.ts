@@ -59,8 +59,8 @@ export interface PushPrecheck {
   env: Record<string, string>;
   /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
   commandsEnd(body: Buffer): number | undefined;
-  /** Whether the whole body is proven to carry no token (isProvenClean, in slices). */
-  isClean(body: Buffer): Promise<boolean>;
+  /** Whether the whole body is proven to carry no token (isProvenClean, in slices; not proven once `abandoned`). */
+  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
 }
 
 /** Before the nonce is known: a nonce line is 49 bytes. */
@@ -141,9 +141,9 @@ export class PushProtection {
       maxBytes: CHECK_BEFORE_GIT_UP_TO_BYTES,
       env: notice ? { ...env } : {},
       commandsEnd: pushCommandsEnd,
-      isClean: async (body) => {
+      isClean: async (body, abandoned) => {
         const spent = { ms: 0 };
-        const clean = await isProvenCleanInSlices(body, push.repositoryPath, spent);
+        const clean = await isProvenCleanInSlices(body, push.repositoryPath, spent, abandoned);
         this.checks.requestBodyMs += spent.ms;
         if (clean) this.checks.requestBody++;
         return clean;

@@ -20,6 +20,8 @@ import { objectId, RepositoryObjects } from "./storedObjects";
 export const CHECK_BEFORE_GIT_UP_TO_BYTES = READ_DIRECTLY_UP_TO_BYTES;
 
 const ZERO_ID = "0".repeat(40);
+/** Objects one checked pack may hold (a push of 50 commits has about 150): more go to the hook. */
+const MAX_ENTRIES = 10_000;
 const COMMAND = /^([0-9a-f]{40}) ([0-9a-f]{40}) ([^\0\s]+)$/;
 /**
  * Capabilities a push request may name that do not change what follows its commands (a flush,
@@ -73,12 +75,21 @@ const SLICE_MS = 1;
 /**
  * isProvenClean in slices of about a millisecond: the service answers other requests meanwhile,
  * and the git process host starts git for this push while the pack is read. Adds the time its
- * slices took to `spent`.
+ * slices took to `spent`; stops (not proven) once `abandoned` says so (the client went away).
  */
-export async function isProvenCleanInSlices(body: Buffer, repositoryPath: string, spent = { ms: 0 }): Promise<boolean> {
+export async function isProvenCleanInSlices(
+  body: Buffer,
+  repositoryPath: string,
+  spent = { ms: 0 },
+  abandoned: () => boolean = () => false,
+): Promise<boolean> {
   const steps = checkSteps(body, repositoryPath);
   let start = performance.now();
   for (;;) {
+    if (abandoned()) {
+      steps.return(false); // runs its finally
+      return false;
+    }
     const step = steps.next();
     const now = performance.now();
     if (step.done) {
@@ -100,7 +111,9 @@ function* checkSteps(body: Buffer, repositoryPath: string): Generator<void, bool
   const stored = RepositoryObjects.forRepository(repositoryPath);
   try {
     const { commands } = readCommands(body);
-    // Deletions only: git reads no pack (nor runs a hook of ours that would check one).
+    // Deletions only: git reads no pack (nor runs a hook of ours that would check one). git acts
+    // on them as soon as it has read the commands, before this answers: a rule that refused
+    // deletions could not live on this path.
     if (commands.every((command) => command.newId === ZERO_ID)) return true;
     const scanner = new BatchScanner();
     const objects = yield* readPackObjects(body.subarray(packStart), stored);
@@ -167,7 +180,7 @@ function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<vo
   if (pack.length < 12 + HASH_BYTES || pack.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
   const version = pack.readUInt32BE(4);
   const count = pack.readUInt32BE(8);
-  if ((version !== 2 && version !== 3) || count > pack.length) throw new NotReadable();
+  if ((version !== 2 && version !== 3) || count > MAX_ENTRIES) throw new NotReadable();
   const end = pack.length - HASH_BYTES;
   const budget = { left: MAX_INFLATED_BYTES };
   const entries = new Map<number, PackEntry>();
@@ -218,45 +231,51 @@ function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<vo
   return yield* resolveEntries([...entries.values()], stored, budget);
 }
 
-/** Every entry's type and content, deltas applied; bases by id from the pack first, then the repository. */
+/**
+ * Every entry's type and content, deltas applied, in time linear in the entries: non-deltas
+ * first, each result handed to the entries waiting on its offset or its id; then bases by id
+ * the pack never produced, from the repository (a thin pack), each looked up once.
+ */
 function* resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget: { left: number }): Generator<void, StoredObject[]> {
-  const byOffset = new Map<number, StoredObject>();
-  const byId = new Map<string, StoredObject>();
-  const byOffsetEntry = new Map(entries.map((entry) => [entry.offset, entry]));
-  const resolve = (entry: PackEntry, depth: number, external: boolean): StoredObject | undefined => {
-    const done = byOffset.get(entry.offset);
-    if (done) return done;
-    if (depth > 4096) throw new NotReadable();
-    let base: Omit<StoredObject, "id"> | undefined;
-    if (entry.baseOffset !== undefined) {
-      base = resolve(byOffsetEntry.get(entry.baseOffset) as PackEntry, depth + 1, external);
-      if (!base) return undefined;
-    } else if (entry.baseId !== undefined) {
-      base = byId.get(entry.baseId) ?? (external ? stored.get(entry.baseId, budget) : undefined);
-      if (!base) return undefined; // perhaps a later entry of the pack: tried again once those are known
-    }
-    const type = base ? base.type : TYPES[entry.type as keyof typeof TYPES];
-    const content = base ? applyDelta(base.content, entry.data, budget) : entry.data;
-    const object = { id: objectId(type, content), type, content };
-    byOffset.set(entry.offset, object);
-    byId.set(object.id, object);
-    return object;
+  const resolved = new Map<number, StoredObject>();
+  const onOffset = new Map<number, PackEntry[]>();
+  const onId = new Map<string, PackEntry[]>();
+  const ready: { entry: PackEntry; base?: Omit<StoredObject, "id"> }[] = [];
+  const wait = <K>(map: Map<K, PackEntry[]>, key: K, entry: PackEntry) => {
+    const list = map.get(key);
+    if (list) list.push(entry);
+    else map.set(key, [entry]);
   };
-  // Rounds while they make progress; a base by id that no entry turned out to be is the repository's.
-  let pending = entries;
-  while (pending.length > 0) {
-    const left: PackEntry[] = [];
-    for (const entry of pending) {
-      if (!resolve(entry, 0, false)) left.push(entry);
+  for (const entry of entries) {
+    if (entry.baseOffset !== undefined) wait(onOffset, entry.baseOffset, entry);
+    else if (entry.baseId !== undefined) wait(onId, entry.baseId, entry);
+    else ready.push({ entry });
+  }
+  const handOn = (key: { offset?: number; id: string }, base: Omit<StoredObject, "id">) => {
+    for (const entry of (key.offset === undefined ? [] : onOffset.get(key.offset)) ?? []) ready.push({ entry, base });
+    for (const entry of onId.get(key.id) ?? []) ready.push({ entry, base });
+    onId.delete(key.id);
+  };
+  function* settleReady(): Generator<void> {
+    for (let next = ready.pop(); next; next = ready.pop()) {
+      const { entry, base } = next;
+      const type = base ? base.type : TYPES[entry.type as keyof typeof TYPES];
+      const content = base ? applyDelta(base.content, entry.data, budget) : entry.data;
+      const object = { id: objectId(type, content), type, content };
+      resolved.set(entry.offset, object);
+      handOn({ offset: entry.offset, id: object.id }, object);
       yield;
     }
-    if (left.length === pending.length) {
-      const first = left[0] as PackEntry;
-      resolve(first, 0, true);
-      pending = left.slice(1).filter((entry) => !byOffset.has(entry.offset));
-    } else {
-      pending = left;
-    }
   }
-  return entries.map((entry) => byOffset.get(entry.offset) as StoredObject);
+  yield* settleReady();
+  for (const id of [...onId.keys()]) {
+    if (!onId.has(id)) continue; // produced by the pack meanwhile
+    const base = stored.find(id, budget);
+    if (!base) continue; // perhaps produced by an entry still waiting on another base
+    handOn({ id }, base);
+    yield* settleReady();
+  }
+  // A base neither the pack nor the repository has: git would refuse the pack too.
+  if (resolved.size !== entries.length) throw new NotReadable();
+  return entries.map((entry) => resolved.get(entry.offset) as StoredObject);
 }

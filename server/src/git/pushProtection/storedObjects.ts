@@ -18,6 +18,11 @@ import {
 type Content = Omit<StoredObject, "id">;
 const INDEX_MAGIC = 0xff744f63;
 const MAX_CHAIN = 4096; // git's deepest delta chain is 4095; deeper, a loop
+/** Objects inflated from the repository for one check (a thin pack's bases and their chains). */
+const MAX_INFLATES = 2000;
+
+/** The repository has no object with that id. */
+class NotHere extends Error {}
 
 /** The id git gives an object: SHA-1 of "<type> <size>\0" and the content. */
 export const objectId = (type: string, content: Buffer): string =>
@@ -41,6 +46,9 @@ interface OpenPack {
 export class RepositoryObjects {
   private packs: OpenPack[] | undefined;
   private readonly read = new Map<string, Content>();
+  /** Entries of packs already read, by pack and offset: a chain's bases are read once. */
+  private readonly packed = new Map<OpenPack, Map<number, Content>>();
+  private inflates = 0;
 
   constructor(private readonly objectsDirectory: string) {}
 
@@ -48,13 +56,29 @@ export class RepositoryObjects {
     return new RepositoryObjects(path.join(repositoryPath, "objects"));
   }
 
-  /** The object with this id, or a NotReadable if it is not here or not readable for certain. */
-  get(id: string, budget: { left: number }, depth = 0): Content {
+  /**
+   * The object with this id; undefined when the repository does not have it; a NotReadable when
+   * it cannot be read with certainty (or within the budget).
+   */
+  find(id: string, budget: { left: number }): Content | undefined {
+    try {
+      return this.get(id, budget);
+    } catch (error) {
+      if (error instanceof NotHere) return undefined;
+      throw error;
+    }
+  }
+
+  private get(id: string, budget: { left: number }, depth = 0): Content {
     const known = this.read.get(id);
     if (known) return known;
     if (depth > MAX_CHAIN || !/^[0-9a-f]{40}$/.test(id)) throw new NotReadable();
     let object: Content | undefined;
-    if (fs.existsSync(path.join(this.objectsDirectory, id.slice(0, 2), id.slice(2)))) {
+    const loose = path.join(this.objectsDirectory, id.slice(0, 2), id.slice(2));
+    if (fs.existsSync(loose)) {
+      // Its compressed size first: a large loose object is not read to find out it is too large.
+      if (fs.statSync(loose).size > budget.left + 1024) throw new NotReadable();
+      this.work();
       object = readLoose(this.objectsDirectory, id, budget);
     } else {
       for (const pack of this.openPacks()) {
@@ -65,9 +89,15 @@ export class RepositoryObjects {
         }
       }
     }
-    if (!object || objectId(object.type, object.content) !== id) throw new NotReadable();
+    if (!object) throw depth === 0 ? new NotHere() : new NotReadable(); // a pack's delta on a missing base: git's problem
+    if (objectId(object.type, object.content) !== id) throw new NotReadable();
     this.read.set(id, object);
     return object;
+  }
+
+  /** Inflates so far: a repository's deep delta chains cost a bounded amount per check. */
+  private work(): void {
+    if (++this.inflates > MAX_INFLATES) throw new NotReadable();
   }
 
   close(): void {
@@ -88,7 +118,13 @@ export class RepositoryObjects {
       const packName = name.replace(/\.idx$/, ".pack");
       if (!names.includes(packName)) continue; // an index being written or removed: git ignores it too
       const index = fs.openSync(path.join(folder, name), "r");
-      const pack = fs.openSync(path.join(folder, packName), "r");
+      let pack: number;
+      try {
+        pack = fs.openSync(path.join(folder, packName), "r"); // removed meanwhile (a repack): the caller gives up
+      } catch (error) {
+        fs.closeSync(index);
+        throw error;
+      }
       const header = readAt(index, 0, 8 + 1024);
       const packHeader = readAt(pack, 0, 12);
       const opened = { pack, index, count: 0, fanout: header.subarray(8), packBytes: fs.fstatSync(pack).size };
@@ -101,7 +137,18 @@ export class RepositoryObjects {
   }
 
   private readPacked(pack: OpenPack, offset: number, budget: { left: number }, depth: number): Content {
+    let done = this.packed.get(pack);
+    if (!done) this.packed.set(pack, (done = new Map<number, Content>()));
+    const known = done.get(offset);
+    if (known) return known;
+    const object = this.readPackedEntry(pack, offset, budget, depth);
+    done.set(offset, object);
+    return object;
+  }
+
+  private readPackedEntry(pack: OpenPack, offset: number, budget: { left: number }, depth: number): Content {
     if (depth > MAX_CHAIN || offset < 12 || offset >= pack.packBytes - HASH_BYTES) throw new NotReadable();
+    this.work();
     const head = readAt(pack.pack, offset, 64);
     let at = 0;
     let byte = head[at++] as number;
