@@ -13,7 +13,7 @@ import {
   TYPES,
   type StoredObject,
 } from "./quarantineReader";
-import { BatchScanner, TOKEN_SHAPE } from "./scan";
+import { BatchScanner, mayHoldToken, TOKEN_SHAPE } from "./scan";
 import { objectId, RepositoryObjects } from "./storedObjects";
 
 /** Request bodies up to this size are read whole before git starts, and checked here. */
@@ -118,7 +118,8 @@ function* checkSteps(body: Buffer, repositoryPath: string): Generator<void, bool
     const scanner = new BatchScanner();
     const objects = yield* readPackObjects(body.subarray(packStart), stored);
     for (const object of objects) {
-      scanner.object(object.id, object.type, object.content);
+      // The scanner checks each object it searches against its id.
+      if (mayHoldToken(object.content)) scanner.object(object.id || objectId(object.type, object.content), object.type, object.content);
       yield;
     }
     return scanner.candidates.size === 0;
@@ -232,9 +233,11 @@ function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<vo
 }
 
 /**
- * Every entry's type and content, deltas applied, in time linear in the entries: non-deltas
- * first, each result handed to the entries waiting on its offset or its id; then bases by id
- * the pack never produced, from the repository (a thin pack), each looked up once.
+ * Every entry's type and content, deltas applied, in time linear in the entries: a base by id
+ * the repository has is read from it (same id, same content: a thin pack's bases), then
+ * non-deltas, each result handed to the entries waiting on its offset or its id. Ids are
+ * computed only while some entry waits on an id the repository does not have (SHA-1 of every
+ * object is a good part of the check's cost); the scan needs no ids.
  */
 function* resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget: { left: number }): Generator<void, StoredObject[]> {
   const resolved = new Map<number, StoredObject>();
@@ -261,20 +264,17 @@ function* resolveEntries(entries: PackEntry[], stored: RepositoryObjects, budget
       const { entry, base } = next;
       const type = base ? base.type : TYPES[entry.type as keyof typeof TYPES];
       const content = base ? applyDelta(base.content, entry.data, budget) : entry.data;
-      const object = { id: objectId(type, content), type, content };
+      const object = { id: onId.size > 0 ? objectId(type, content) : "", type, content };
       resolved.set(entry.offset, object);
       handOn({ offset: entry.offset, id: object.id }, object);
       yield;
     }
   }
-  yield* settleReady();
   for (const id of [...onId.keys()]) {
-    if (!onId.has(id)) continue; // produced by the pack meanwhile
     const base = stored.find(id, budget);
-    if (!base) continue; // perhaps produced by an entry still waiting on another base
-    handOn({ id }, base);
-    yield* settleReady();
+    if (base) handOn({ id }, base);
   }
+  yield* settleReady();
   // A base neither the pack nor the repository has: git would refuse the pack too.
   if (resolved.size !== entries.length) throw new NotReadable();
   return entries.map((entry) => resolved.get(entry.offset) as StoredObject);

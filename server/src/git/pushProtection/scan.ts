@@ -33,6 +33,9 @@ const ENCODINGS: Encoding[] = [
   { prefix: Buffer.from(utf16le).swap16(), width: 2, low: 1 },
 ];
 
+/** Most objects hold no token prefix in any encoding: nothing to search. */
+export const mayHoldToken = (content: Buffer): boolean => ENCODINGS.some((encoding) => content.includes(encoding.prefix));
+
 const isBase62 = (byte: number) => (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122);
 
 /** A token-shaped string and the objects it was found in. */
@@ -130,8 +133,7 @@ export class BatchScanner {
 
   /** One whole object, as `git cat-file --batch` would show it. */
   object(id: string, type: string, content: Buffer): void {
-    // Most objects hold no token prefix in any encoding: nothing to search.
-    if (!ENCODINGS.some((encoding) => content.includes(encoding.prefix))) return;
+    if (!mayHoldToken(content)) return;
     this.feed(Buffer.from(`${id} ${type} ${content.length}\n`, "latin1"));
     if (content.length > 0) this.feed(content);
     this.feed(NEWLINE);
