@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
 import { MAX_ADVERTISEMENT_BYTES, type AdvertisementCache } from "./advertisementCache";
 import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
+import { type BodyPrecheck, ClientGone, readAhead, runChecked } from "./checkedPush";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -24,15 +25,6 @@ export interface BackendRequest {
   onTraffic?: ((received: number, sent: number) => void) | undefined;
   /** Protocol v2's capability advertisement, kept per repository (see AdvertisementCache). */
   advertisements?: AdvertisementCache | undefined;
-}
-
-/** See PushPrecheck (pushProtection): what serveGit needs of it. */
-export interface BodyPrecheck {
-  /** Request bodies up to this size are read whole before git starts. */
-  maxBytes: number;
-  env: Record<string, string>;
-  commandsEnd(body: Buffer): number | undefined;
-  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -132,7 +124,10 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   }
   let run: GitRun;
   try {
-    run = body && r.precheck ? await runChecked(r, protocol, body, r.precheck, clientGone) : await r.host.run(command);
+    run =
+      body && r.precheck
+        ? await runChecked(r.host, (hookEnv) => gitCommand(r, protocol, hookEnv), body, r.precheck, clientGone)
+        : await r.host.run(command);
   } catch (error) {
     if (error instanceof ClientGone) return;
     logger.error({ err: error }, `could not run git ${command.service}`);
@@ -210,84 +205,6 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     };
     stream.on("end", () => finish(true));
     stream.on("close", () => finish(false));
-  });
-}
-
-class ClientGone extends Error {}
-
-/**
- * Runs git for a push whose whole body is here. git first gets the commands only, without push
- * protection's hook, and starts while the service checks the body; proven clean, git gets the
- * pack too. Otherwise git has not had a byte of the pack, so it cannot have moved a ref: its
- * input is ended (it gives up, and removes its quarantine), and git runs again with the hook on
- * the whole body, as for any push the check cannot read.
- */
-async function runChecked(
-  r: BackendRequest,
-  protocol: string | undefined,
-  body: Buffer,
-  precheck: BodyPrecheck,
-  clientGone: () => boolean,
-): Promise<GitRun> {
-  const withHook = async () => {
-    const run = await r.host.run(gitCommand(r, protocol));
-    run.stream.write(body);
-    return run;
-  };
-  const packStart = precheck.commandsEnd(body);
-  if (packStart === undefined) return withHook();
-  // git starts (in the process host) while the pack is read here, in slices.
-  const starting = r.host.run(gitCommand(r, protocol, precheck.env));
-  const verdict = precheck.isClean(body, clientGone);
-  let first: GitRun;
-  try {
-    first = await starting;
-  } catch (error) {
-    await verdict;
-    throw error;
-  }
-  if (clientGone()) {
-    first.kill();
-    first.stream.destroy();
-    throw new ClientGone();
-  }
-  first.stream.write(body.subarray(0, packStart));
-  if (await verdict) {
-    first.stream.write(body.subarray(packStart));
-    return first;
-  }
-  first.stream.resume(); // its answer (an unpack error) is nobody's
-  first.stream.end();
-  await first.exited;
-  first.stream.destroy();
-  if (clientGone()) throw new ClientGone();
-  return withHook();
-}
-
-/** Up to `limit` bytes of a request body: all of it (complete) or the first chunks past the limit, the rest paused. */
-function readAhead(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; complete: boolean } | undefined> {
-  if (req.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), complete: true });
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: { bytes: Buffer; complete: boolean } | undefined) => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("close", onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size <= limit) return;
-      req.pause();
-      finish({ bytes: Buffer.concat(chunks), complete: false });
-    };
-    const onEnd = () => finish({ bytes: Buffer.concat(chunks), complete: true });
-    const onClose = () => finish(undefined); // closed before its end: the client went away
-    req.on("data", onData);
-    req.once("end", onEnd);
-    req.once("close", onClose);
   });
 }
 

@@ -1,0 +1,94 @@
+import type { IncomingMessage } from "node:http";
+import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
+
+// A small push's body read before git needs it, so that push protection can prove it clean while
+// git starts, and git run without the hook for it (pushProtection/requestPack.ts).
+
+/** See PushPrecheck (pushProtection): what serveGit needs of it. */
+export interface BodyPrecheck {
+  /** Request bodies up to this size are read whole before git starts. */
+  maxBytes: number;
+  env: Record<string, string>;
+  commandsEnd(body: Buffer): number | undefined;
+  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
+}
+
+/** The client went away while its push was being prepared: nothing to answer. */
+export class ClientGone extends Error {}
+
+/**
+ * Runs git for a push whose whole body is here. git first gets the commands only, without push
+ * protection's hook, and starts while the service checks the body; proven clean, git gets the
+ * pack too. Otherwise git has not had a byte of the pack, so it cannot have moved a ref: its
+ * input is ended (it gives up, and removes its quarantine), and git runs again with the hook on
+ * the whole body, as for any push the check cannot read.
+ */
+export async function runChecked(
+  host: GitProcessHost,
+  /** git's command with these variables for its hook (the precheck's, or push protection's hook). */
+  command: (hookEnv?: Record<string, string>) => GitServiceCommand,
+  body: Buffer,
+  precheck: BodyPrecheck,
+  clientGone: () => boolean,
+): Promise<GitRun> {
+  const withHook = async () => {
+    const run = await host.run(command());
+    run.stream.write(body);
+    return run;
+  };
+  const packStart = precheck.commandsEnd(body);
+  if (packStart === undefined) return withHook();
+  // git starts (in the process host) while the pack is read here, in slices.
+  const starting = host.run(command(precheck.env));
+  const verdict = precheck.isClean(body, clientGone);
+  let first: GitRun;
+  try {
+    first = await starting;
+  } catch (error) {
+    await verdict;
+    throw error;
+  }
+  if (clientGone()) {
+    first.kill();
+    first.stream.destroy();
+    throw new ClientGone();
+  }
+  first.stream.write(body.subarray(0, packStart));
+  if (await verdict) {
+    first.stream.write(body.subarray(packStart));
+    return first;
+  }
+  first.stream.resume(); // its answer (an unpack error) is nobody's
+  first.stream.end();
+  await first.exited;
+  first.stream.destroy();
+  if (clientGone()) throw new ClientGone();
+  return withHook();
+}
+
+/** Up to `limit` bytes of a request body: all of it (complete) or the first chunks past the limit, the rest paused. */
+export function readAhead(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; complete: boolean } | undefined> {
+  if (req.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), complete: true });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: { bytes: Buffer; complete: boolean } | undefined) => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("close", onClose);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size <= limit) return;
+      req.pause();
+      finish({ bytes: Buffer.concat(chunks), complete: false });
+    };
+    const onEnd = () => finish({ bytes: Buffer.concat(chunks), complete: true });
+    const onClose = () => finish(undefined); // closed before its end: the client went away
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("close", onClose);
+  });
+}
