@@ -110,8 +110,10 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   // A small push's body, read before git starts: perhaps git needs no hook for it.
   let body: Buffer | undefined;
   let received = 0;
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (r.precheck && !command.advertise && encoding === undefined && !(declared > r.precheck.maxBytes)) {
+  // git declares the length of a body that fits its http.postBuffer (1 MiB by default) and streams a
+  // larger one chunked: only a declared small body is waited for, a large one reaches git at once.
+  const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+  if (r.precheck && !command.advertise && encoding === undefined && declared !== undefined && declared <= r.precheck.maxBytes) {
     const head = await readAhead(req, r.precheck.maxBytes);
     bodyRead = head?.complete === true;
     if (!head || clientGone()) return;
