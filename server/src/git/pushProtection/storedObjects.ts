@@ -49,6 +49,7 @@ export class RepositoryObjects {
   /** Entries of packs already read, by pack and offset: a chain's bases are read once. */
   private readonly packed = new Map<OpenPack, Map<number, Content>>();
   private inflates = 0;
+  private packsFailed = false;
 
   constructor(private readonly objectsDirectory: string) {}
 
@@ -109,8 +110,13 @@ export class RepositoryObjects {
   }
 
   private openPacks(): OpenPack[] {
-    if (this.packs) return this.packs;
+    if (this.packs) {
+      // A list cut short by a failure would make objects of the packs after it look missing.
+      if (this.packsFailed) throw new NotReadable();
+      return this.packs;
+    }
     this.packs = [];
+    this.packsFailed = true;
     if (fs.existsSync(path.join(this.objectsDirectory, "info", "alternates"))) throw new NotReadable();
     const folder = path.join(this.objectsDirectory, "pack");
     const names = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
@@ -133,6 +139,7 @@ export class RepositoryObjects {
       if (packHeader.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
       opened.count = header.readUInt32BE(8 + 255 * 4);
     }
+    this.packsFailed = false;
     return this.packs;
   }
 
