@@ -51,7 +51,7 @@ export interface PushRegistration {
   precheck?: PushPrecheck;
 }
 
-/** A push's request body checked in the service (requestPack.ts) while git starts (httpBackend.ts). */
+/** A push's request body checked in the service (requestPack.ts) while git starts (checkedPush.ts). */
 export interface PushPrecheck {
   /** Request bodies up to this size are read whole before git starts (larger ones go to the hook). */
   maxBytes: number;
@@ -119,7 +119,7 @@ export class PushProtection {
    * Before git runs for a push: what its hook needs, and the owner's notice if the token expires
    * soon. With push protection off for the repository the hook only prints the notice (no hook
    * at all without one). With it on, also the precheck: a small push proven clean from its
-   * request body needs no hook (requestPack.ts, httpBackend.ts runChecked). A database that
+   * request body needs no hook (requestPack.ts, checkedPush.ts runChecked). A database that
    * cannot say whether protection is on refuses the push (the error reaches the git route).
    */
   async register(push: RegisteredPush, token: { id: number; expiresAt: Date }): Promise<PushRegistration> {
