@@ -42,19 +42,27 @@ describe("push protection: small pushes checked before git starts", () => {
   const bare = () => path.join(server.config.reposDir, "acme", "precheck.git");
   const url = () => remoteUrl(server.url, "acme/precheck", "alice", pushToken);
 
-  /** Pushes checked so far: before git (no hook ran) and by the hook in git's quarantine. */
-  async function checks(): Promise<{ requestBody: number; quarantine: number }> {
+  /** Pushes checked so far, before git (no hook ran) and by the hook in git's quarantine, and the time each took. */
+  async function checks(): Promise<{ requestBody: number; quarantine: number; requestBodySeconds: number; quarantineSeconds: number }> {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    const count = (where: string) =>
-      Number(new RegExp(`clarive_push_protection_checks_total\\{where="${where}"\\} (\\d+)`).exec(text)?.[1]);
-    return { requestBody: count("request_body"), quarantine: count("quarantine") };
+    const sample = (name: string, where: string) => Number(new RegExp(`${name}\\{where="${where}"\\} (\\S+)`).exec(text)?.[1]);
+    return {
+      requestBody: sample("clarive_push_protection_checks_total", "request_body"),
+      quarantine: sample("clarive_push_protection_checks_total", "quarantine"),
+      requestBodySeconds: sample("clarive_push_protection_check_seconds_total", "request_body"),
+      quarantineSeconds: sample("clarive_push_protection_check_seconds_total", "quarantine"),
+    };
   }
   async function pushedHow(push: () => Promise<void>): Promise<"before git" | "by the hook"> {
     const before = await checks();
     await push();
     const after = await checks();
     assert.equal(after.requestBody + after.quarantine, before.requestBody + before.quarantine + 1, "one check per push");
-    return after.requestBody > before.requestBody ? "before git" : "by the hook";
+    const how = after.requestBody > before.requestBody ? "before git" : "by the hook";
+    const spent =
+      how === "before git" ? after.requestBodySeconds - before.requestBodySeconds : after.quarantineSeconds - before.quarantineSeconds;
+    assert.ok(spent > 0, `the check's time is counted (${how})`);
+    return how;
   }
 
   async function branchWith(files: Record<string, string | Buffer>[]) {

@@ -66,26 +66,19 @@ export async function runChecked(
   return withHook();
 }
 
-/** Up to `limit` bytes of a request body: all of it (complete) or the first chunks past the limit, the rest paused. */
-export function readAhead(req: IncomingMessage, limit: number): Promise<{ bytes: Buffer; complete: boolean } | undefined> {
-  if (req.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), complete: true });
+/** A request body, whole; undefined if the client went away before its end. */
+export function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (result: { bytes: Buffer; complete: boolean } | undefined) => {
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    const finish = (body: Buffer | undefined) => {
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("close", onClose);
-      resolve(result);
+      resolve(body);
     };
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size <= limit) return;
-      req.pause();
-      finish({ bytes: Buffer.concat(chunks), complete: false });
-    };
-    const onEnd = () => finish({ bytes: Buffer.concat(chunks), complete: true });
+    const onEnd = () => finish(Buffer.concat(chunks));
     const onClose = () => finish(undefined); // closed before its end: the client went away
     req.on("data", onData);
     req.once("end", onEnd);

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
 import { MAX_ADVERTISEMENT_BYTES, type AdvertisementCache } from "./advertisementCache";
 import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
-import { type BodyPrecheck, ClientGone, readAhead, runChecked } from "./checkedPush";
+import { type BodyPrecheck, ClientGone, readBody, runChecked } from "./checkedPush";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -93,7 +93,6 @@ function gitCommand(r: BackendRequest, protocol: string | undefined, extraEnv = 
  */
 export async function serveGit(r: BackendRequest): Promise<void> {
   const { req, res, logger, target } = r;
-  let bodyHead: Buffer | undefined;
   // A client gone while we authenticated or connected has already fired 'close': check, or git
   // would run with nobody to stop it.
   // (A request whose body has been read whole is destroyed: from then on the response tells.)
@@ -114,15 +113,10 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   // larger one chunked: only a declared small body is waited for, a large one reaches git at once.
   const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
   if (r.precheck && !command.advertise && encoding === undefined && declared !== undefined && declared <= r.precheck.maxBytes) {
-    const head = await readAhead(req, r.precheck.maxBytes);
-    bodyRead = head?.complete === true;
-    if (!head || clientGone()) return;
-    received = head.bytes.length;
-    if (!head.complete) {
-      bodyHead = head.bytes; // the rest streams after it, as any large push's
-    } else {
-      body = head.bytes;
-    }
+    body = await readBody(req); // no more than declared: Node's parser holds the client to it
+    bodyRead = body !== undefined;
+    if (!body || clientGone()) return;
+    received = body.length;
   }
   let run: GitRun;
   try {
@@ -171,9 +165,6 @@ export async function serveGit(r: BackendRequest): Promise<void> {
       req.resume();
     } else if (body) {
       stream.end(); // all of it written by runChecked
-    } else if (bodyHead) {
-      stream.write(bodyHead);
-      req.pipe(stream);
     } else if (encoding === "gzip" || encoding === "x-gzip") {
       const gunzip = zlib.createGunzip();
       // A corrupt body: git gets the end of its input and fails, as with http-backend's inflate.
