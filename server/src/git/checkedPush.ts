@@ -13,15 +13,19 @@ export interface BodyPrecheck {
   isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
 }
 
+/** A pack ends with the SHA-1 of what precedes it; git acts on no command before it has checked it. */
+const PACK_TRAILER_BYTES = 20;
+
 /** The client went away while its push was being prepared: nothing to answer. */
 export class ClientGone extends Error {}
 
 /**
- * Runs git for a push whose whole body is here. git first gets the commands only, without push
- * protection's hook, and starts while the service checks the body; proven clean, git gets the
- * pack too. Otherwise git has not had a byte of the pack, so it cannot have moved a ref: its
- * input is ended (it gives up, and removes its quarantine), and git runs again with the hook on
- * the whole body, as for any push the check cannot read.
+ * Runs git for a push whose whole body is here, without push protection's hook: git gets all of
+ * the body but the pack's last bytes (its SHA-1 trailer) and unpacks the objects into its
+ * quarantine while the service checks the same body. git moves no ref before it has read the
+ * trailer and found it matching: proven clean, git gets the trailer. Otherwise git's input ends
+ * short of it (git refuses the cut pack and removes its quarantine: no ref can move), and git runs
+ * again with the hook on the whole body, as for any push the check cannot read.
  */
 export async function runChecked(
   host: GitProcessHost,
@@ -53,9 +57,11 @@ export async function runChecked(
     first.stream.destroy();
     throw new ClientGone();
   }
-  first.stream.write(body.subarray(0, packStart));
+  // Held back: the pack's trailer (a body with no pack, deletions only, has nothing to hold).
+  const heldBack = Math.max(packStart, body.length - PACK_TRAILER_BYTES);
+  first.stream.write(body.subarray(0, heldBack));
   if (await verdict) {
-    first.stream.write(body.subarray(packStart));
+    first.stream.write(body.subarray(heldBack));
     return first;
   }
   first.stream.resume(); // its answer (an unpack error) is nobody's
