@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -78,6 +79,17 @@ describe("push protection: small pushes checked before git starts", () => {
     const tip = (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim();
     return { dir, branch, tip, push: () => git(["push", "origin", branch], { cwd: dir }) };
   }
+  /** A whole pack of the commit and everything it reaches, as git pack-objects writes it. */
+  async function packOf(dir: string, tip: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("git", ["pack-objects", "--revs", "--stdout", "-q"], { cwd: dir });
+      const chunks: Buffer[] = [];
+      child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
+      child.on("error", reject);
+      child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`pack-objects: ${code}`))));
+      child.stdin.end(`${tip}\n`);
+    });
+  }
   const quarantines = () => fs.readdirSync(path.join(bare(), "objects")).filter((name) => name.startsWith("tmp_objdir-incoming-"));
 
   it("a push of 50 commits that carries no token, editing a stored file (a thin pack), is proven clean before git: the ref moves", async () => {
@@ -145,6 +157,49 @@ describe("push protection: small pushes checked before git starts", () => {
       fs.rmSync(path.join(hooks, "pre-receive"));
       fs.rmSync(path.join(hooks, "post-receive"));
     }
+  });
+
+  it("a pack with bytes after its end (git would act on it before reading them) cannot slip a live token past the check", async () => {
+    // git receive-pack moves its refs once it has read a pack's SHA-1 trailer, whatever follows
+    // (for a pack of under 100 objects, which git unpacks as loose objects): the check must not
+    // give git a whole pack before its verdict, wherever the body ends.
+    for (const [name, tail] of [
+      ["20 bytes", Buffer.alloc(20, "J")],
+      ["300 KiB", crypto.randomBytes(300 * 1024)],
+    ] as const) {
+      const leaked = await createToken(alice, { description: `tail ${name}` });
+      // Objects large enough that the check reads the pack in several slices, the token last.
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 60; i++) files[`f/${String(i).padStart(4, "0")}.txt`] = `${crypto.randomBytes(6 * 1024).toString("hex")}\n`;
+      files["zz-deploy.env"] = `TOKEN=${leaked.token}\n`;
+      const dir = tempDir();
+      await gitOk(["init", "-q", dir]);
+      fs.mkdirSync(path.join(dir, "f"));
+      for (const [file, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), content);
+      await gitOk(["add", "-A"], { cwd: dir });
+      await gitOk(["commit", "-qm", "tail"], { cwd: dir });
+      const tip = (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim();
+      const pack = await packOf(dir, tip);
+      const ref = `refs/heads/tail-${++counter}`;
+      const command = `${"0".repeat(40)} ${tip} ${ref}\0report-status agent=git/2.39.5\n`;
+      const body = Buffer.concat([Buffer.from(`${(command.length + 4).toString(16).padStart(4, "0")}${command}0000`), pack, tail]);
+      assert.ok(body.length < 1024 * 1024, "a body the service reads whole before git starts");
+      const how = await pushedHow(async () => {
+        const response = await fetch(`${server.url}/git/acme/precheck.git/git-receive-pack`, {
+          method: "POST",
+          headers: {
+            authorization: `Basic ${Buffer.from(`alice:${pushToken}`).toString("base64")}`,
+            "content-type": "application/x-git-receive-pack-request",
+          },
+          body,
+        });
+        await response.arrayBuffer();
+      });
+      assert.equal(how, "by the hook", name);
+      assert.equal(await refOnDisk(bare(), ref), null, name);
+      assert.equal((await alice.get<TokenDto>(`/tokens/${leaked.id}`)).body.active, false, name);
+    }
+    assert.deepEqual(quarantines(), []);
   });
 
   it("clean pushes and leaking pushes fired at the same moment, many rounds: each gets its own verdict", async () => {

@@ -7,7 +7,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import fc from "fast-check";
 import { generatePersonalAccessToken, PAT_PREFIX } from "@clarive/shared";
-import { isProvenClean, pushCommandsEnd } from "../../server/src/git/pushProtection/requestPack";
+import { isProvenClean, type PackReading, pushCommandsEnd } from "../../server/src/git/pushProtection/requestPack";
 
 const git = (args: string[], options: { cwd?: string; input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) =>
   execFileSync("git", args, {
@@ -256,5 +256,56 @@ describe("push protection's check of a push request body before git starts", fun
       }),
       { seed: 20261203, numRuns: 300 },
     );
+  });
+  it("what it lets git have before its verdict is never a whole pack, whatever follows the pack or however it is damaged", () => {
+    // git acts on a push's commands once it has read its pack's trailer (bytes after it do not
+    // stop it): the part of the body the check lets git have while it reads must not hold one.
+    const token = generatePersonalAccessToken();
+    let tip = commit({ "big.txt": big.replace("line 100:", `line 100: ${token}`) }, "token");
+    for (let i = 0; i < 60; i++) tip = commit({ [`f${i}.txt`]: `${crypto.randomBytes(512).toString("hex")}\n` }, `file ${i}`);
+    const pack = packFor(tip, base);
+    const original = pushBody([[base, tip, "refs/heads/main"]], pack);
+    const packStart = original.length - pack.length;
+    const givenToGit = (body: Buffer): Buffer => {
+      const reading: PackReading = { upTo: 0 };
+      isProvenClean(body, server, reading);
+      assert.ok(reading.upTo <= body.length - 20, "never the body's last 20 bytes");
+      return body.subarray(packStart, Math.max(packStart, reading.upTo));
+    };
+    const gitRefuses = (prefix: Buffer, label: string) => {
+      const scratch = fs.mkdtempSync(path.join(root, "prefix-"));
+      git(["init", "-q", "--bare", scratch]);
+      fs.writeFileSync(path.join(scratch, "objects", "info", "alternates"), `${path.join(server, "objects")}\n`);
+      // unpack-objects: what receive-pack runs for a pack of under 100 objects, and the one that ignores what follows a pack.
+      for (const args of [
+        ["unpack-objects", "-q"],
+        ["index-pack", "--stdin", "--fix-thin"],
+      ]) {
+        const result = spawnSync("git", args, { cwd: scratch, env: { ...process.env, GIT_DIR: scratch }, input: prefix });
+        assert.notEqual(result.status, 0, `${args[0]} completed a pack from ${prefix.length} bytes (${label})`);
+      }
+      fs.rmSync(scratch, { recursive: true, force: true });
+    };
+    const whole = givenToGit(original);
+    assert.equal(whole.length, pack.length - 20, "every entry, read whole, reaches git before the verdict");
+    gitRefuses(whole, "as sent");
+    for (const [name, tail] of [
+      ["junk", Buffer.alloc(20, "J")],
+      ["a second pack", pack],
+      ["random bytes", crypto.randomBytes(4096)],
+    ] as const) {
+      const body = Buffer.concat([original, tail]);
+      assert.equal(isProvenClean(body, server), false, name);
+      gitRefuses(givenToGit(body), name);
+    }
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: pack.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+        const damaged = Buffer.from(original);
+        damaged[packStart + at] = (damaged[packStart + at] as number) ^ mask;
+        gitRefuses(givenToGit(damaged), `byte ${at} ^ ${mask}`);
+      }),
+      { seed: 20261204, numRuns: 60 },
+    );
+    reset();
   });
 });

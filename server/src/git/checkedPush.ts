@@ -10,22 +10,20 @@ export interface BodyPrecheck {
   maxBytes: number;
   env: Record<string, string>;
   commandsEnd(body: Buffer): number | undefined;
-  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
+  /** `readUpTo`: how much of the body git may have before the verdict (never the pack's trailer). */
+  isClean(body: Buffer, abandoned: () => boolean, readUpTo: (offset: number) => void): Promise<boolean>;
 }
-
-/** A pack ends with the SHA-1 of what precedes it; git acts on no command before it has checked it. */
-const PACK_TRAILER_BYTES = 20;
 
 /** The client went away while its push was being prepared: nothing to answer. */
 export class ClientGone extends Error {}
 
 /**
- * Runs git for a push whose whole body is here, without push protection's hook: git gets all of
- * the body but the pack's last bytes (its SHA-1 trailer) and unpacks the objects into its
- * quarantine while the service checks the same body. git moves no ref before it has read the
- * trailer and found it matching: proven clean, git gets the trailer. Otherwise git's input ends
- * short of it (git refuses the cut pack and removes its quarantine: no ref can move), and git runs
- * again with the hook on the whole body, as for any push the check cannot read.
+ * Runs git for a push whose whole body is here, without push protection's hook, while the service
+ * checks the same body. git gets the commands, then each part of the pack the check has read
+ * (entries whole: PackReading), and unpacks them into its quarantine meanwhile; git moves no ref
+ * before it has read the pack's SHA-1 trailer. Proven clean, git gets the rest. Otherwise git's
+ * input ends short of the trailer (git refuses the cut pack and removes its quarantine: no ref can
+ * move), and git runs again with the hook on the whole body, as for any push the check cannot read.
  */
 export async function runChecked(
   host: GitProcessHost,
@@ -42,9 +40,20 @@ export async function runChecked(
   };
   const packStart = precheck.commandsEnd(body);
   if (packStart === undefined) return withHook();
+  let started: GitRun | undefined;
+  let readUpTo = packStart; // the commands: git acts on none before the pack's end
+  let sent = 0;
+  const sendRead = () => {
+    if (!started || readUpTo <= sent) return;
+    started.stream.write(body.subarray(sent, readUpTo));
+    sent = readUpTo;
+  };
   // git starts (in the process host) while the pack is read here, in slices.
   const starting = host.run(command(precheck.env));
-  const verdict = precheck.isClean(body, clientGone);
+  const verdict = precheck.isClean(body, clientGone, (offset) => {
+    readUpTo = Math.max(readUpTo, offset);
+    sendRead();
+  });
   let first: GitRun;
   try {
     first = await starting;
@@ -57,13 +66,13 @@ export async function runChecked(
     first.stream.destroy();
     throw new ClientGone();
   }
-  // Held back: the pack's trailer (a body with no pack, deletions only, has nothing to hold).
-  const heldBack = Math.max(packStart, body.length - PACK_TRAILER_BYTES);
-  first.stream.write(body.subarray(0, heldBack));
+  started = first;
+  sendRead();
   if (await verdict) {
-    first.stream.write(body.subarray(heldBack));
+    first.stream.write(body.subarray(sent));
     return first;
   }
+  started = undefined;
   first.stream.resume(); // its answer (an unpack error) is nobody's
   first.stream.end();
   await first.exited;

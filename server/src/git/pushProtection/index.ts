@@ -59,8 +59,11 @@ export interface PushPrecheck {
   env: Record<string, string>;
   /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
   commandsEnd(body: Buffer): number | undefined;
-  /** Whether the whole body is proven to carry no token (isProvenClean, in slices; not proven once `abandoned`). */
-  isClean(body: Buffer, abandoned: () => boolean): Promise<boolean>;
+  /**
+   * Whether the whole body is proven to carry no token (isProvenClean, in slices; not proven once
+   * `abandoned`); `readUpTo` hears how much of the body git may have meanwhile (PackReading).
+   */
+  isClean(body: Buffer, abandoned: () => boolean, readUpTo: (offset: number) => void): Promise<boolean>;
 }
 
 /** Before the nonce is known: a nonce line is 49 bytes. */
@@ -141,9 +144,9 @@ export class PushProtection {
       maxBytes: CHECK_BEFORE_GIT_UP_TO_BYTES,
       env: notice ? { ...env } : {},
       commandsEnd: pushCommandsEnd,
-      isClean: async (body, abandoned) => {
+      isClean: async (body, abandoned, readUpTo) => {
         const spent = { ms: 0 };
-        const clean = await isProvenCleanInSlices(body, push.repositoryPath, spent, abandoned);
+        const clean = await isProvenCleanInSlices(body, push.repositoryPath, { spent, abandoned, readUpTo });
         this.checks.requestBodyMs += spent.ms;
         if (clean) this.checks.requestBody++;
         return clean;

@@ -61,29 +61,46 @@ export function pushCommandsEnd(body: Buffer): number | undefined {
  * delta whose base it cannot read with certainty), more than it reads in one go, anything else
  * is "not proven", and the hook checks the push as before. Never throws.
  */
-export function isProvenClean(body: Buffer, repositoryPath: string): boolean {
-  const steps = checkSteps(body, repositoryPath);
+export function isProvenClean(body: Buffer, repositoryPath: string, reading: PackReading = { upTo: 0 }): boolean {
+  const steps = checkSteps(body, repositoryPath, reading);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
   }
 }
 
+/**
+ * How far into the body the check has read its pack's entries, each whole (its zlib stream to its
+ * end): never into the pack's SHA-1 trailer, which git must read before it acts on a command. git
+ * parses entries as the check does (header, then a zlib stream to its end), so git given the body
+ * up to `upTo` has at most these entries and waits for more: a service may send it that much
+ * before the verdict, and git unpacks while the check goes on.
+ */
+export interface PackReading {
+  upTo: number;
+}
+
 /** How long the check holds the event loop at a time: other requests (and git starting for this push) go on between slices. */
 const SLICE_MS = 1;
 
+export interface SliceOptions {
+  /** The time the check's slices took is added here. */
+  spent?: { ms: number };
+  /** Once true (the client went away), the check stops: not proven. */
+  abandoned?: () => boolean;
+  /** Called between slices with PackReading.upTo, when it has grown. */
+  readUpTo?: (offset: number) => void;
+}
+
 /**
  * isProvenClean in slices of about a millisecond: the service answers other requests meanwhile,
- * and the git process host starts git for this push while the pack is read. Adds the time its
- * slices took to `spent`; stops (not proven) once `abandoned` says so (the client went away).
+ * and the git process host starts git for this push while the pack is read.
  */
-export async function isProvenCleanInSlices(
-  body: Buffer,
-  repositoryPath: string,
-  spent = { ms: 0 },
-  abandoned: () => boolean = () => false,
-): Promise<boolean> {
-  const steps = checkSteps(body, repositoryPath);
+export async function isProvenCleanInSlices(body: Buffer, repositoryPath: string, options: SliceOptions = {}): Promise<boolean> {
+  const { spent = { ms: 0 }, abandoned = () => false, readUpTo = () => undefined } = options;
+  const reading: PackReading = { upTo: 0 };
+  let reported = 0;
+  const steps = checkSteps(body, repositoryPath, reading);
   let start = performance.now();
   for (;;) {
     if (abandoned()) {
@@ -98,13 +115,14 @@ export async function isProvenCleanInSlices(
     }
     if (now - start < SLICE_MS) continue;
     spent.ms += now - start;
+    if (reading.upTo > reported) readUpTo((reported = reading.upTo));
     await new Promise((resolve) => setImmediate(resolve));
     start = performance.now();
   }
 }
 
 /** The check, yielding between objects; run to its end (its finally closes the repository's packs). */
-function* checkSteps(body: Buffer, repositoryPath: string): Generator<void, boolean> {
+function* checkSteps(body: Buffer, repositoryPath: string, reading: PackReading): Generator<void, boolean> {
   if (body.length > CHECK_BEFORE_GIT_UP_TO_BYTES) return false;
   const packStart = pushCommandsEnd(body);
   if (packStart === undefined) return false;
@@ -116,7 +134,7 @@ function* checkSteps(body: Buffer, repositoryPath: string): Generator<void, bool
     // deletions could not live on this path.
     if (commands.every((command) => command.newId === ZERO_ID)) return true;
     const scanner = new BatchScanner();
-    const objects = yield* readPackObjects(body.subarray(packStart), stored);
+    const objects = yield* readPackObjects(body.subarray(packStart), stored, (entriesEnd) => (reading.upTo = packStart + entriesEnd));
     for (const object of objects) {
       // The scanner checks each object it searches against its id.
       if (mayHoldToken(object.content)) scanner.object(object.id || objectId(object.type, object.content), object.type, object.content);
@@ -177,7 +195,7 @@ interface PackEntry {
  * SHA-1, and nothing after it. Deltas are applied; a base named by id is looked for in the pack,
  * then in the repository (a thin pack). Returns the pack's own objects, not the bases it borrowed.
  */
-function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<void, StoredObject[]> {
+function* readPackObjects(pack: Buffer, stored: RepositoryObjects, entryRead: (end: number) => void): Generator<void, StoredObject[]> {
   if (pack.length < 12 + HASH_BYTES || pack.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
   const version = pack.readUInt32BE(4);
   const count = pack.readUInt32BE(8);
@@ -226,6 +244,7 @@ function* readPackObjects(pack: Buffer, stored: RepositoryObjects): Generator<vo
     entry.data = inflated.buffer;
     at += inflated.engine.bytesWritten;
     entries.set(offset, entry);
+    entryRead(at); // at most `end`: the input above stops before the body's last 20 bytes
     yield;
   }
   if (at !== end || !createHash("sha1").update(pack.subarray(0, end)).digest().equals(pack.subarray(end))) throw new NotReadable();
