@@ -4,13 +4,19 @@ import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
 // A small push's body read before git needs it, so that push protection can prove it clean while
 // git starts, and git run without the hook for it (pushProtection/requestPack.ts).
 
-/** See PushPrecheck (pushProtection): what serveGit needs of it. */
+/** How a push's request body can be proven clean before git needs push protection's hook (pushProtection/index.ts makes one). */
 export interface BodyPrecheck {
-  /** Request bodies up to this size are read whole before git starts. */
+  /** Request bodies up to this size are read whole before git starts (larger ones go to the hook). */
   maxBytes: number;
+  /** git's environment for a body proven clean: no hook of push protection's (a notice's only). */
   env: Record<string, string>;
+  /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
   commandsEnd(body: Buffer): number | undefined;
-  /** `readUpTo`: how much of the body git may have before the verdict (never the pack's trailer). */
+  /**
+   * Whether the whole body is proven to carry no token (isProvenClean, in slices; not proven once
+   * `abandoned`); `readUpTo` hears how much of the body git may have meanwhile, never the pack's
+   * trailer (PackReading).
+   */
   isClean(body: Buffer, abandoned: () => boolean, readUpTo: (offset: number) => void): Promise<boolean>;
 }
 
@@ -51,7 +57,7 @@ export async function runChecked(
   // git starts (in the process host) while the pack is read here, in slices.
   const starting = host.run(command(precheck.env));
   const verdict = precheck.isClean(body, clientGone, (offset) => {
-    readUpTo = Math.max(readUpTo, offset);
+    readUpTo = offset; // only ever grows
     sendRead();
   });
   let first: GitRun;
@@ -72,7 +78,7 @@ export async function runChecked(
     first.stream.write(body.subarray(sent));
     return first;
   }
-  started = undefined;
+  started = undefined; // its input ends below: nothing more is written to it
   first.stream.resume(); // its answer (an unpack error) is nobody's
   first.stream.end();
   await first.exited;

@@ -8,6 +8,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
 import type { Clock } from "../../lib/clock";
+import type { BodyPrecheck } from "../checkedPush";
 import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
 import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
@@ -48,22 +49,7 @@ export interface PushRegistration {
   /** The push is over: its hook can no longer report. */
   done(): void;
   /** With push protection on: how a request body can be proven clean before git needs the hook. */
-  precheck?: PushPrecheck;
-}
-
-/** A push's request body checked in the service (requestPack.ts) while git starts (checkedPush.ts). */
-export interface PushPrecheck {
-  /** Request bodies up to this size are read whole before git starts (larger ones go to the hook). */
-  maxBytes: number;
-  /** git's environment for a body proven clean: no hook of push protection's (a notice's only). */
-  env: Record<string, string>;
-  /** Where the body's commands end, when the check can read them (pushCommandsEnd). */
-  commandsEnd(body: Buffer): number | undefined;
-  /**
-   * Whether the whole body is proven to carry no token (isProvenClean, in slices; not proven once
-   * `abandoned`); `readUpTo` hears how much of the body git may have meanwhile (PackReading).
-   */
-  isClean(body: Buffer, abandoned: () => boolean, readUpTo: (offset: number) => void): Promise<boolean>;
+  precheck?: BodyPrecheck;
 }
 
 /** Before the nonce is known: a nonce line is 49 bytes. */
@@ -140,7 +126,7 @@ export class PushProtection {
       // Nothing for our hook to do: git runs the repository's own hooks as usual.
       return { env: notice ? env : {}, done: () => undefined };
     }
-    const precheck: PushPrecheck = {
+    const precheck: BodyPrecheck = {
       maxBytes: CHECK_BEFORE_GIT_UP_TO_BYTES,
       env: notice ? { ...env } : {},
       commandsEnd: pushCommandsEnd,
