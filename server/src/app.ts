@@ -7,6 +7,7 @@ import { Api } from "./http/api";
 import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitService } from "./git/gitPath";
+import type { Housekeeping } from "./git/housekeeping";
 import type { GitProcessHost } from "./git/processHost";
 import type { PushProtection } from "./git/pushProtection";
 import { gitHttpMiddleware } from "./git/routes";
@@ -36,6 +37,8 @@ export interface AppDeps {
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
   pushProtection: PushProtection;
+  /** git's housekeeping after each push, once it is answered (git/housekeeping.ts). */
+  housekeeping?: Housekeeping;
   /** Whether the database answers: REST is refused at once (503) while it is known not to. */
   availability?: DatabaseAvailability;
   /** The service's time (token rotation windows); the same clock as git access decides by. */
@@ -50,7 +53,7 @@ export interface App {
 }
 
 export function createApp(deps: AppDeps): App {
-  const { db, config, logger, gitAccess, gitHost, pushProtection, availability, clock = systemClock, onGitTraffic } = deps;
+  const { db, config, logger, gitAccess, gitHost, pushProtection, housekeeping, availability, clock = systemClock, onGitTraffic } = deps;
   const api = new Api({ db, config, clock });
   registerAuthRoutes(api, gitAccess.loginThrottle);
   registerSettingsRoutes(api);
@@ -103,7 +106,7 @@ export function createApp(deps: AppDeps): App {
     }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, logger, onGitTraffic }));
+  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, housekeeping, logger, onGitTraffic }));
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

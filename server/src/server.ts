@@ -7,6 +7,7 @@ import type { Config, ServiceConfig } from "./config";
 import { createDb, type Database } from "./db";
 import { databaseState } from "./db/readiness";
 import { anonymousGitRequest, gitChallengeListener } from "./git/challenge";
+import { Housekeeping } from "./git/housekeeping";
 import { GitProcessHost } from "./git/processHost";
 import { PushProtection } from "./git/pushProtection";
 import { systemClock } from "./lib/clock";
@@ -35,6 +36,8 @@ export interface RunningServer {
   server: http.Server | https.Server;
   database: Database;
   gitAccess: GitAccess;
+  /** git's housekeeping after pushes (idle() resolves once none runs). */
+  housekeeping: Housekeeping;
   /**
    * Re-reads TLS_CERT_FILE and TLS_KEY_FILE for new connections (what SIGHUP does); open ones
    * keep their certificate. A broken pair is logged and the old one stays. Without TLS, does nothing.
@@ -219,6 +222,8 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
     const gitHost = new GitProcessHost(logger);
     opened.push(() => gitHost.stop());
     await gitHost.ensureStarted();
+    const housekeeping = new Housekeeping(gitHost, logger);
+    opened.push(() => housekeeping.stop()); // before the host stops (closed in reverse)
     const pushProtection = await PushProtection.start({
       db: database.knex,
       gitAccess,
@@ -250,6 +255,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       gitAccess,
       gitHost,
       pushProtection,
+      housekeeping,
       availability: database.availability,
       clock: gitAccessOptions.clock,
       onGitTraffic: (service, received, sent) => metrics.observeGitTraffic(service, received, sent),
@@ -295,6 +301,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       server,
       database,
       gitAccess,
+      housekeeping,
       reloadTls: () => (tlsServer && config.tls ? reloadTlsCredentials(tlsServer, config.tls, logger) : undefined),
       close,
       shutdown: async (timeoutMs = config.shutdownTimeoutMs) => {

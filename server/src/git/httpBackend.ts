@@ -5,6 +5,8 @@ import { redactSecrets } from "@clarive/shared";
 import type { Logger } from "pino";
 import type { GitRequestTarget } from "./gitPath";
 import { MAX_ADVERTISEMENT_BYTES, type AdvertisementCache } from "./advertisementCache";
+import { withGitConfig } from "./gitConfigEnv";
+import { type Housekeeping, RECEIVE_PACK_WITHOUT_AUTOGC } from "./housekeeping";
 import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
 import { type BodyPrecheck, ClientGone, readBody, runChecked } from "./checkedPush";
 
@@ -25,6 +27,8 @@ export interface BackendRequest {
   onTraffic?: ((received: number, sent: number) => void) | undefined;
   /** Protocol v2's capability advertisement, kept per repository (see AdvertisementCache). */
   advertisements?: AdvertisementCache | undefined;
+  /** git's `gc --auto` after a push, once it is answered (without it, receive-pack runs it before its answer ends). */
+  housekeeping?: Housekeeping | undefined;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
@@ -75,11 +79,14 @@ function gitCommand(r: BackendRequest, protocol: string | undefined, extraEnv = 
     GIT_COMMITTER_EMAIL: `${r.remoteUser}@http.${r.remoteAddr || "(none)"}`,
   };
   if (protocol) env.GIT_PROTOCOL = protocol;
+  const service = target.service === "git-upload-pack" ? "upload-pack" : "receive-pack";
+  const advertise = target.endpoint === "info/refs";
+  const push = service === "receive-pack" && !advertise;
   return {
-    service: target.service === "git-upload-pack" ? "upload-pack" : "receive-pack",
-    advertise: target.endpoint === "info/refs",
+    service,
+    advertise,
     directory: path.join(r.reposDir, target.project, `${target.repository}.git`),
-    env: { ...env, ...extraEnv },
+    env: push && r.housekeeping ? withGitConfig({ ...env, ...extraEnv }, RECEIVE_PACK_WITHOUT_AUTOGC) : { ...env, ...extraEnv },
   };
 }
 
@@ -139,6 +146,7 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   }
   void run.exited.then(({ code, stderr }) => {
     if (code !== 0 && code !== null) logger.warn({ code, stderr: stderr.trim() }, `git ${command.service} failed`);
+    if (code === 0 && command.service === "receive-pack" && !command.advertise) r.housekeeping?.afterPush(command.directory);
   });
   const kind = command.advertise ? "advertisement" : "result";
   // Set, not sent: the 200 goes out with git's first byte, so a request git refuses before

@@ -28,8 +28,20 @@ export interface QuarantinedObjectsCommand {
   env: NodeJS.ProcessEnv;
 }
 
+/**
+ * git's housekeeping after a push (housekeeping.ts), in the bare repository: `git config
+ * --type=bool --default=true --get receive.autogc` (whether the repository wants it), and
+ * `git gc --auto --quiet` (what receive-pack would have run).
+ */
+export interface HousekeepingCommand {
+  service: "autogc-setting" | "gc-auto";
+  /** The bare repository's absolute path. */
+  directory: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /** What the host runs: nothing but these. */
-export type GitCommand = GitServiceCommand | QuarantinedObjectsCommand;
+export type GitCommand = GitServiceCommand | QuarantinedObjectsCommand | HousekeepingCommand;
 
 export interface GitRun {
   /**

@@ -40,9 +40,10 @@ const programs = new Map([
 ]);
 
 /**
- * The program and arguments for a command from the service: the two services, and the listing
- * of a push's quarantined objects for push protection (forked from this small process rather
- * than from the service, for the same reason as git's own programs); nothing else.
+ * The program and arguments for a command from the service: the two services, the listing
+ * of a push's quarantined objects for push protection, and a push's housekeeping (forked from
+ * this small process rather than from the service, for the same reason as git's own programs);
+ * nothing else.
  */
 function commandLine(command) {
   if (command?.service === "quarantined-objects") {
@@ -53,6 +54,13 @@ function commandLine(command) {
     // The quarantine alone: GIT_OBJECT_DIRECTORY without the repository's store as an alternate.
     const env = { PATH: command.env?.PATH ?? process.env.PATH, GIT_DIR: directory, GIT_OBJECT_DIRECTORY: quarantine };
     return { file: "git", args: ["cat-file", "--batch", "--batch-all-objects", "--unordered"], env };
+  }
+  if (command?.service === "autogc-setting" || command?.service === "gc-auto") {
+    if (typeof command.directory !== "string" || !path.isAbsolute(command.directory)) return undefined;
+    const env = { PATH: command.env?.PATH ?? process.env.PATH, GIT_DIR: command.directory };
+    const args =
+      command.service === "gc-auto" ? ["gc", "--auto", "--quiet"] : ["config", "--type=bool", "--default=true", "--get", "receive.autogc"];
+    return { file: "git", args, env };
   }
   const program = programs.get(command?.service);
   if (!program || typeof command.directory !== "string" || !path.isAbsolute(command.directory)) return undefined;

@@ -5,6 +5,7 @@ import { databaseUnavailable } from "../middleware/errors";
 import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
 import { AdvertisementCache } from "./advertisementCache";
 import { serveGit } from "./httpBackend";
+import type { Housekeeping } from "./housekeeping";
 import type { GitProcessHost } from "./processHost";
 import type { PushProtection, PushRegistration } from "./pushProtection";
 import { bareRepositoryPath, isBareRepositoryFolder } from "../lib/bareRepository";
@@ -41,6 +42,7 @@ export function gitHttpMiddleware(deps: {
   gitAccess: GitAccess;
   gitHost: GitProcessHost;
   pushProtection: PushProtection;
+  housekeeping?: Housekeeping | undefined;
   logger: Logger;
   /** Bytes in and out of each request git served (GET /metrics). */
   onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
@@ -118,6 +120,7 @@ export function gitHttpMiddleware(deps: {
         hookEnv: push?.env,
         precheck: push?.precheck,
         advertisements,
+        housekeeping: deps.housekeeping,
       });
     } finally {
       push?.done();

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { GitAccess } from "../../gitAccess";
 import type { Clock } from "../../lib/clock";
 import type { BodyPrecheck } from "../checkedPush";
+import { withGitConfig } from "../gitConfigEnv";
 import type { GitProcessHost } from "../processHost";
 import { expiryNoticeFor } from "../../services/expiryNotices";
 import { findLiveSecretsInPush, recordLeakedTokens, type LeakFound, type PushContext } from "../../services/pushProtection";
@@ -112,12 +113,11 @@ export class PushProtection {
    * cannot say whether protection is on refuses the push (the error reaches the git route).
    */
   async register(push: RegisteredPush, token: { id: number; expiresAt: Date }): Promise<PushRegistration> {
-    const env: Record<string, string> = {
-      GIT_CONFIG_COUNT: "1",
-      GIT_CONFIG_KEY_0: "core.hooksPath",
+    const env = withGitConfig<string>(
+      {},
       // Our hooks replace the repository's folder: where it has hooks of its own, ours run them.
-      GIT_CONFIG_VALUE_0: hasOwnPushHooks(push.repositoryPath) ? this.hooks.chained : this.hooks.plain,
-    };
+      { "core.hooksPath": hasOwnPushHooks(push.repositoryPath) ? this.hooks.chained : this.hooks.plain },
+    );
     const notice = await this.notice(token);
     if (notice) env.CLARIVE_PUSH_NOTICE = notice;
     // From the facts git access keeps (fresh across instances, as its decisions are): no query
