@@ -50,10 +50,16 @@ export class Housekeeping {
     return new Promise((resolve) => this.whenIdle.push(resolve));
   }
 
-  /** No more runs start; resolves when the running ones are over. */
-  async stop(): Promise<void> {
+  /**
+   * No more runs start; resolves when the running ones are over, or after `waitMs` (a gc in the
+   * foreground of a large repository can take long: the host then stops it, and git's repack
+   * leaves the repository as it was until the next push's run).
+   */
+  async stop(waitMs = 5000): Promise<void> {
     this.stopped = true;
-    await this.idle();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.idle(), new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   private async keepHouse(directory: string): Promise<void> {

@@ -68,6 +68,16 @@ export class GitProcessHost {
   private readonly starting = new Map<number, { resolve(): void; reject(error: Error): void }>();
   private nextId = 1;
   private stopped = false;
+  /** Whether the host has said it is ready (and not exited since). */
+  private isReady = false;
+  /**
+   * A connection to the host made ahead of the next run, so that a run's header reaches the host
+   * at once, in the same turn as the request that asked for git (not one event-loop turn later,
+   * which on a busy loop, such as a push's check in slices, is a millisecond or more).
+   */
+  private spare: net.Socket | undefined;
+  private spareComing = false;
+  private spareListeners = () => undefined as void;
 
   constructor(private readonly logger: Logger) {}
 
@@ -78,7 +88,11 @@ export class GitProcessHost {
     this.ready = new Promise<void>((resolve, reject) => {
       child.once("error", reject);
       child.on("message", (message: { ready?: boolean; id?: number; started?: boolean; code?: number | null; stderr?: string }) => {
-        if (message.ready) return resolve();
+        if (message.ready) {
+          this.isReady = true;
+          this.prepareSpare();
+          return resolve();
+        }
         if (message.id === undefined) return;
         if (message.started) {
           this.starting.get(message.id)?.resolve();
@@ -93,6 +107,7 @@ export class GitProcessHost {
         this.pending.delete(message.id);
       });
       child.once("exit", (code, signal) => {
+        this.isReady = false;
         reject(new Error(`git process host exited (${code ?? signal})`));
         for (const settle of this.pending.values()) settle({ code: null, stderr: "git process host exited" });
         this.pending.clear();
@@ -112,16 +127,63 @@ export class GitProcessHost {
     await (this.ready ?? this.start());
   }
 
-  async run(command: GitCommand): Promise<GitRun> {
-    await this.ensureStarted();
-    const id = this.nextId++;
-    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => this.pending.set(id, resolve));
+  /** Connected to the host's socket. */
+  private async connect(): Promise<net.Socket> {
     const stream = net.connect({ path: this.socketPath, allowHalfOpen: true });
     try {
       await new Promise<void>((resolve, reject) => {
         stream.once("connect", resolve);
         stream.once("error", reject);
       });
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+    return stream;
+  }
+
+  /** One connection ready for the next run (nothing if one is on its way or the host is not up). */
+  private prepareSpare(): void {
+    if (this.stopped || !this.isReady || this.spare || this.spareComing) return;
+    this.spareComing = true;
+    this.connect().then(
+      (stream) => {
+        this.spareComing = false;
+        if (this.stopped || !this.isReady) return void stream.destroy();
+        // The host went away (and is restarting): this connection leads nowhere.
+        const onClose = () => this.spare === stream && (this.spare = undefined);
+        const onError = () => stream.destroy();
+        stream.once("close", onClose);
+        stream.on("error", onError);
+        this.spareListeners = () => {
+          stream.off("close", onClose);
+          stream.off("error", onError);
+        };
+        this.spare = stream;
+      },
+      () => {
+        this.spareComing = false; // the next run connects itself
+      },
+    );
+  }
+
+  /** The spare connection, if there is one that is still open; another is prepared meanwhile. */
+  private takeSpare(): net.Socket | undefined {
+    const stream = this.spare;
+    this.spare = undefined;
+    this.prepareSpare();
+    if (!stream || stream.destroyed || stream.readyState !== "open") return undefined;
+    this.spareListeners();
+    return stream;
+  }
+
+  async run(command: GitCommand): Promise<GitRun> {
+    const id = this.nextId++;
+    const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => this.pending.set(id, resolve));
+    let stream: net.Socket;
+    try {
+      // A spare connection: the header below is written before this function first waits.
+      stream = this.takeSpare() ?? (await this.ensureStarted().then(() => this.connect()));
     } catch (error) {
       this.pending.delete(id);
       throw error;
@@ -153,6 +215,8 @@ export class GitProcessHost {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.spare?.destroy();
+    this.spare = undefined;
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
