@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import zlib from "node:zlib";
 import {
   applyDelta,
   HASH_BYTES,
-  inflateOptions,
   MAX_INFLATED_BYTES,
   NotReadable,
   OFS_DELTA,
@@ -13,6 +11,7 @@ import {
   TYPES,
   type StoredObject,
 } from "./quarantineReader";
+import { inflateStream } from "./inflater";
 import { BatchScanner, mayHoldToken, TOKEN_SHAPE } from "./scan";
 import { objectId, RepositoryObjects } from "./storedObjects";
 
@@ -235,14 +234,10 @@ function* readPackObjects(pack: Buffer, stored: RepositoryObjects, entryRead: (e
       throw new NotReadable();
     }
     if (size > budget.left || at >= end) throw new NotReadable();
-    const inflated = zlib.inflateSync(pack.subarray(at, end), { ...inflateOptions(size), info: true }) as unknown as {
-      buffer: Buffer;
-      engine: zlib.Inflate;
-    };
-    if (inflated.buffer.length !== size) throw new NotReadable();
+    const inflated = inflateStream(pack, at, end, size);
     spend(budget, size);
-    entry.data = inflated.buffer;
-    at += inflated.engine.bytesWritten;
+    entry.data = inflated.data;
+    at += inflated.used;
     entries.set(offset, entry);
     entryRead(at); // at most `end`: the input above stops before the body's last 20 bytes
     yield;

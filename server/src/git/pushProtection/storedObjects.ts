@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import {
   HASH_BYTES,
-  inflateOptions,
   NotReadable,
   OFS_DELTA,
   readLoose,
@@ -14,6 +12,7 @@ import {
   TYPES,
   type StoredObject,
 } from "./quarantineReader";
+import { inflateStream } from "./inflater";
 
 type Content = Omit<StoredObject, "id">;
 const INDEX_MAGIC = 0xff744f63;
@@ -185,8 +184,7 @@ export class RepositoryObjects {
     if (size > budget.left) throw new NotReadable();
     // Deflate adds at most a few bytes per 16 KiB block to what it cannot compress.
     const compressed = readAt(pack.pack, offset + at, Math.min(size + (size >> 10) + 1024, pack.packBytes - HASH_BYTES - offset - at));
-    const data = zlib.inflateSync(compressed, inflateOptions(size));
-    if (data.length !== size) throw new NotReadable();
+    const { data } = inflateStream(compressed, 0, compressed.length, size);
     spend(budget, size);
     return base
       ? { type: base.type, content: applyDelta(base.content, data, budget) }
