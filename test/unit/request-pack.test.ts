@@ -309,3 +309,47 @@ describe("push protection's check of a push request body before git starts", fun
     reset();
   });
 });
+
+describe("push protection's check of a thin pack whose bases are spread over several packs", function () {
+  this.timeout(60_000);
+  it("finds each base in whichever pack holds it, whichever it searched first last time, and still sees a token in a delta on it", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "request-pack-packs-"));
+    try {
+      const server = path.join(root, "server.git");
+      const work = path.join(root, "wc");
+      git(["init", "-q", "--bare", server]);
+      git(["init", "-q", work]);
+      const commit = (file: string, content: string) => {
+        fs.writeFileSync(path.join(work, file), content);
+        git(["add", "."], { cwd: work });
+        git(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", file], { cwd: work });
+        return git(["rev-parse", "HEAD"], { cwd: work }).toString().trim();
+      };
+      const text = (seed: string) => Array.from({ length: 2000 }, (_, i) => `${seed} line ${i}: pack me with the others`).join("\n");
+      // Three packs: each file's stored copy (a thin pack's base) lives in its own.
+      let base = "";
+      for (const file of ["a.txt", "b.txt", "c.txt"]) {
+        base = commit(file, text(file));
+        git(["push", "-q", server, "HEAD:refs/heads/main"], { cwd: work });
+        git(["repack", "-dq"], { cwd: server });
+      }
+      assert.equal(fs.readdirSync(path.join(server, "objects", "pack")).filter((f) => f.endsWith(".pack")).length, 3);
+      const token = generatePersonalAccessToken();
+      const pushOf = (file: string, secret: boolean) => {
+        const tip = commit(file, text(file).replace("line 1000:", secret ? `line 1000: ${token}` : "line 1000: edited"));
+        const pack = git(["pack-objects", "--revs", "--stdout", "-q", "--thin", "--delta-base-offset"], {
+          cwd: work,
+          input: `${tip}\n^${base}\n`,
+        });
+        git(["reset", "-q", "--hard", base], { cwd: work });
+        return pushBody([[base, tip, "refs/heads/main"]], pack);
+      };
+      for (const file of ["a.txt", "c.txt", "b.txt", "a.txt", "b.txt", "c.txt"]) {
+        assert.equal(isProvenClean(pushOf(file, false), server), true, `an edit of ${file}`);
+        assert.equal(isProvenClean(pushOf(file, true), server), false, `a token added to ${file}`);
+      }
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -36,6 +36,15 @@ interface OpenPack {
 }
 
 /**
+ * Per objects folder, the pack a thin pack's base was last found in: searched first next time.
+ * Bases are mostly in one pack (the repository's big one), and every push of 100 objects or more
+ * adds a pack until git's housekeeping joins them: opening and searching every pack per push
+ * was most of what was left of the check's reading.
+ */
+const lastBasePack = new Map<string, string>();
+const MAX_REMEMBERED = 10_000;
+
+/**
  * Objects a repository already has, read from its loose files and its packs through their
  * version-2 indexes, with positional reads (an index of a million objects is not read whole):
  * the bases a thin pack's deltas name. Every object is checked against its id (SHA-1 of what was
@@ -43,7 +52,8 @@ interface OpenPack {
  * partly elsewhere (alternates) is not read here.
  */
 export class RepositoryObjects {
-  private packs: OpenPack[] | undefined;
+  /** The folder's packs by name, each opened when first searched. */
+  private packs: { name: string; opened?: OpenPack }[] | undefined;
   private readonly read = new Map<string, Content>();
   /** Entries of packs already read, by pack and offset: a chain's bases are read once. */
   private readonly packed = new Map<OpenPack, Map<number, Content>>();
@@ -81,10 +91,12 @@ export class RepositoryObjects {
       this.work();
       object = readLoose(this.objectsDirectory, id, budget);
     } else {
-      for (const pack of this.openPacks()) {
+      for (const entry of this.listPacks()) {
+        const pack = (entry.opened ??= this.openPack(entry.name));
         const offset = findInIndex(pack, id);
         if (offset !== undefined) {
           object = this.readPacked(pack, offset, budget, depth);
+          if (depth === 0) this.remember(entry.name);
           break;
         }
       }
@@ -101,16 +113,23 @@ export class RepositoryObjects {
   }
 
   close(): void {
-    for (const pack of this.packs ?? []) {
-      fs.closeSync(pack.pack);
-      fs.closeSync(pack.index);
+    for (const { opened } of this.packs ?? []) {
+      if (!opened) continue;
+      fs.closeSync(opened.pack);
+      fs.closeSync(opened.index);
     }
     this.packs = [];
   }
 
-  private openPacks(): OpenPack[] {
+  private remember(packName: string): void {
+    if (lastBasePack.size >= MAX_REMEMBERED && !lastBasePack.has(this.objectsDirectory)) lastBasePack.clear();
+    lastBasePack.set(this.objectsDirectory, packName);
+  }
+
+  /** The folder's packs (the last one a base was found in first), read once per check. */
+  private listPacks(): { name: string; opened?: OpenPack }[] {
     if (this.packs) {
-      // A list cut short by a failure would make objects of the packs after it look missing.
+      // A pack that failed to open would make the objects in it look missing.
       if (this.packsFailed) throw new NotReadable();
       return this.packs;
     }
@@ -118,28 +137,34 @@ export class RepositoryObjects {
     this.packsFailed = true;
     if (fs.existsSync(path.join(this.objectsDirectory, "info", "alternates"))) throw new NotReadable();
     const folder = path.join(this.objectsDirectory, "pack");
-    const names = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
-    for (const name of names.filter((n) => /^pack-[0-9a-f]{40}\.idx$/.test(n))) {
-      const packName = name.replace(/\.idx$/, ".pack");
-      if (!names.includes(packName)) continue; // an index being written or removed: git ignores it too
-      const index = fs.openSync(path.join(folder, name), "r");
-      let pack: number;
-      try {
-        pack = fs.openSync(path.join(folder, packName), "r"); // removed meanwhile (a repack): the caller gives up
-      } catch (error) {
-        fs.closeSync(index);
-        throw error;
-      }
-      const header = readAt(index, 0, 8 + 1024);
-      const packHeader = readAt(pack, 0, 12);
-      const opened = { pack, index, count: 0, fanout: header.subarray(8), packBytes: fs.fstatSync(pack).size };
-      this.packs.push(opened);
-      if (header.length < 8 + 1024 || header.readUInt32BE(0) !== INDEX_MAGIC || header.readUInt32BE(4) !== 2) throw new NotReadable();
-      if (packHeader.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
-      opened.count = header.readUInt32BE(8 + 255 * 4);
-    }
+    const files = fs.existsSync(folder) ? fs.readdirSync(folder) : [];
+    // An index without its pack is being written or removed: git ignores it too.
+    const names = files.filter((n) => /^pack-[0-9a-f]{40}\.idx$/.test(n) && files.includes(n.replace(/\.idx$/, ".pack")));
+    const first = lastBasePack.get(this.objectsDirectory);
+    names.sort((a, b) => Number(b === first) - Number(a === first));
+    this.packs = names.map((name) => ({ name }));
     this.packsFailed = false;
     return this.packs;
+  }
+
+  private openPack(name: string): OpenPack {
+    const folder = path.join(this.objectsDirectory, "pack");
+    let index: number | undefined;
+    let pack: number | undefined;
+    try {
+      index = fs.openSync(path.join(folder, name), "r");
+      pack = fs.openSync(path.join(folder, name.replace(/\.idx$/, ".pack")), "r"); // removed meanwhile (a repack): the check gives up
+      const header = readAt(index, 0, 8 + 1024);
+      const packHeader = readAt(pack, 0, 12);
+      if (header.length < 8 + 1024 || header.readUInt32BE(0) !== INDEX_MAGIC || header.readUInt32BE(4) !== 2) throw new NotReadable();
+      if (packHeader.toString("latin1", 0, 4) !== "PACK") throw new NotReadable();
+      return { pack, index, count: header.readUInt32BE(8 + 255 * 4), fanout: header.subarray(8), packBytes: fs.fstatSync(pack).size };
+    } catch (error) {
+      if (pack !== undefined) fs.closeSync(pack);
+      if (index !== undefined) fs.closeSync(index);
+      this.packsFailed = true;
+      throw error;
+    }
   }
 
   private readPacked(pack: OpenPack, offset: number, budget: { left: number }, depth: number): Content {
