@@ -15,6 +15,17 @@ function processHosts(): number[] {
     .map((m) => Number(m[1]));
 }
 
+/** Sockets this process holds open (the service runs in it). */
+function openSockets(): number {
+  return fs.readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith("socket:");
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
 // git runs through a small companion process (git/processHostChild.mjs), over connections the
 // service opens ahead of need. Whatever happens to that process, git requests go on being served.
 describe("the git process host", () => {
@@ -35,6 +46,7 @@ describe("the git process host", () => {
   after(() => server.close());
 
   it("killed, it is started again and the next clone and push are served (its ready connection died with it)", async () => {
+    const socketsBefore = openSockets();
     for (let round = 0; round < 3; round++) {
       const [host] = processHosts();
       assert.ok(host, "the service runs a git process host");
@@ -58,6 +70,9 @@ describe("the git process host", () => {
       const head = (await gitOk(["rev-parse", "HEAD"], { cwd: dir })).trim();
       assert.equal(await refOnDisk(path.join(server.config.reposDir, "host", "app.git")), head);
     }
+    // A connection made ahead to a host that then died is closed, not kept half-open: one leaked per restart before.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(openSockets() <= socketsBefore + 1, `sockets ${socketsBefore} → ${openSockets()} after three restarts`);
   });
 
   it("many git requests at once are all served, though one connection at a time is made ahead", async () => {

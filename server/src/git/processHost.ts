@@ -108,6 +108,7 @@ export class GitProcessHost {
       });
       child.once("exit", (code, signal) => {
         this.isReady = false;
+        this.spare?.destroy(); // its connection led to this host
         reject(new Error(`git process host exited (${code ?? signal})`));
         for (const settle of this.pending.values()) settle({ code: null, stderr: "git process host exited" });
         this.pending.clear();
@@ -150,14 +151,24 @@ export class GitProcessHost {
       (stream) => {
         this.spareComing = false;
         if (this.stopped || !this.isReady) return void stream.destroy();
-        // The host went away (and is restarting): this connection leads nowhere.
-        const onClose = () => this.spare === stream && (this.spare = undefined);
+        // The host went away (and is restarting): this connection leads nowhere. Half-open
+        // allowed, its end alone does not close it: closed here, so the next host gets a spare.
+        const onClose = () => {
+          if (this.spare !== stream) return;
+          this.spare = undefined;
+          this.prepareSpare(); // for the host that is up now, if one is
+        };
+        const onEnd = () => stream.destroy();
         const onError = () => stream.destroy();
         stream.once("close", onClose);
+        stream.once("end", onEnd);
         stream.on("error", onError);
+        stream.resume(); // read, so that its end is seen (the host sends nothing before git)
         this.spareListeners = () => {
           stream.off("close", onClose);
+          stream.off("end", onEnd);
           stream.off("error", onError);
+          stream.pause();
         };
         this.spare = stream;
       },
@@ -172,8 +183,12 @@ export class GitProcessHost {
     const stream = this.spare;
     this.spare = undefined;
     this.prepareSpare();
-    if (!stream || stream.destroyed || stream.readyState !== "open") return undefined;
+    if (!stream) return undefined;
     this.spareListeners();
+    if (stream.destroyed || stream.readyState !== "open") {
+      stream.destroy();
+      return undefined;
+    }
     return stream;
   }
 
