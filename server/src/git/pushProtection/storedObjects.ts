@@ -1,17 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import {
-  HASH_BYTES,
-  NotReadable,
-  OFS_DELTA,
-  readLoose,
-  REF_DELTA,
-  applyDelta,
-  spend,
-  TYPES,
-  type StoredObject,
-} from "./quarantineReader";
+import { HASH_BYTES, NotReadable, OFS_DELTA, readLoose, REF_DELTA, applyDelta, spend, TYPES, type StoredObject } from "./quarantineReader";
 import { inflateStream } from "./inflater";
 
 type Content = Omit<StoredObject, "id">;
