@@ -181,10 +181,10 @@ export class GitProcessHost {
   /** The spare connection, if there is one that is still open; another is prepared meanwhile. */
   private takeSpare(): net.Socket | undefined {
     const stream = this.spare;
+    if (stream) this.spareListeners(); // this spare's, before another replaces them
     this.spare = undefined;
     this.prepareSpare();
     if (!stream) return undefined;
-    this.spareListeners();
     if (stream.destroyed || stream.readyState !== "open") {
       stream.destroy();
       return undefined;
