@@ -1,5 +1,5 @@
 import zlib from "node:zlib";
-import { NotReadable } from "./quarantineReader";
+import { inflateOptions, NotReadable } from "./quarantineReader";
 
 /** One zlib stream read from a buffer where more may follow it (a pack's next entry). */
 export interface Inflated {
@@ -61,12 +61,10 @@ function inflateReusing(input: Buffer, at: number, end: number, size: number): I
 function inflatePublic(input: Buffer, at: number, end: number, size: number): Inflated {
   let inflated: { buffer: Buffer; engine: zlib.Inflate };
   try {
-    inflated = zlib.inflateSync(input.subarray(at, end), {
-      maxOutputLength: size + 1,
-      // One output chunk of about the object's size: zlib's default 16 KiB per object made a push of many small objects mostly garbage.
-      chunkSize: Math.min(Math.max(size + 1, 64), 64 * 1024),
-      info: true,
-    }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+    inflated = zlib.inflateSync(input.subarray(at, end), { ...inflateOptions(size), info: true }) as unknown as {
+      buffer: Buffer;
+      engine: zlib.Inflate;
+    };
   } catch {
     throw new NotReadable(); // zlib's complaint, or more than the size
   }
