@@ -56,7 +56,7 @@ describe("git housekeeping after a push", () => {
     }
     return wc;
   };
-  it("git's gc --auto still looks after the repository, after the push is answered: the push never waits for it", async () => {
+  it("git's gc --auto still looks after the repository, after the push is answered: the push never waits for it, and runs one at a time", async () => {
     const wc = await repositoryDueForGc("app");
     // git runs pre-auto-gc only when gc --auto has work to do; this one holds it until released.
     const hooks = path.join(bare("app"), "hooks");
@@ -79,8 +79,16 @@ describe("git housekeeping after a push", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     assert.equal(packs("app"), 2, "gc has not run yet: its hook holds it");
+    // Three more pushes while that run is held: they ask for one more run after it, not one each.
+    for (const text of ["fourth", "fifth", "sixth"]) {
+      await commit(wc, text);
+      await gitOk(["push", "-q", "origin", "HEAD:main"], { cwd: wc });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // their git's exits reach the service (a millisecond)
+    assert.equal(server.housekeeping.runs, runsBefore, "nothing finished while gc is held");
     fs.writeFileSync(release, "");
-    await housekeepingAfter(runsBefore);
+    await housekeepingAfter(runsBefore, 2);
+    assert.equal(server.housekeeping.runs, runsBefore + 2, "the held run and one more for the three pushes after it");
     assert.equal(packs("app"), 1, "gc --auto repacked the two packs and the push's loose objects into one");
     const head = (await gitOk(["rev-parse", "HEAD"], { cwd: wc })).trim();
     assert.equal((await gitOk(["--git-dir", bare("app"), "rev-parse", "refs/heads/main"])).trim(), head);
