@@ -9,7 +9,7 @@ import knexFactory from "knex";
 import { generatePersonalAccessToken } from "@clarive/shared";
 import { sha256Hex } from "../server/src/lib/hash";
 import { startPostgresCluster } from "../test/support/postgres";
-import { median, percentile, printTable, startBareKoa, startService } from "./lib";
+import { median, percentile, printTable, processCpuMicros, startBareKoa, startService } from "./lib";
 
 // Many short rounds rather than a few long ones: single rounds of this VM spread from 0.6 to 1.3.
 const DURATION = Number(process.env.BENCH_DURATION ?? 3);
@@ -21,9 +21,16 @@ interface Figures {
   rps: number;
   p99: number;
   non2xx: number;
+  /** The server process's CPU time (all threads) per answered request, µs. */
+  cpuPerRequest: number;
 }
 
-async function load(url: string, authorizations: string[]): Promise<Figures> {
+interface Endpoint {
+  url: string;
+  pid: number;
+}
+
+async function load({ url, pid }: Endpoint, authorizations: string[]): Promise<Figures> {
   let next = 0;
   const options = (duration: number): autocannon.Options => ({
     url,
@@ -53,10 +60,14 @@ async function load(url: string, authorizations: string[]): Promise<Figures> {
       });
     });
   await run(1); // warm-up: JIT and caches
+  const cpuBefore = processCpuMicros(pid);
   const { result, times } = await run(DURATION);
+  const cpuPerRequest = (processCpuMicros(pid) - cpuBefore) / result.requests.total;
   const p99 = percentile(times, 99);
-  if (process.env.BENCH_VERBOSE) process.stdout.write(`${url} ${result.requests.average} rps, p99 ${p99.toFixed(2)} ms\n`);
-  return { rps: result.requests.average, p99, non2xx: result.non2xx };
+  if (process.env.BENCH_VERBOSE) {
+    process.stdout.write(`${url} ${result.requests.average} rps, p99 ${p99.toFixed(2)} ms, ${cpuPerRequest.toFixed(1)} µs CPU/request\n`);
+  }
+  return { rps: result.requests.average, p99, non2xx: result.non2xx, cpuPerRequest };
 }
 
 interface Comparison {
@@ -65,6 +76,8 @@ interface Comparison {
   /** Median of hook/bare over the rounds, each round's two runs back to back. */
   pairedRatio: number;
   pairedRatios: number[];
+  /** Median over the rounds of bare's CPU per request / the hook's: the throughput a server bound by its own CPU would show. */
+  cpuRatio: number;
 }
 
 /**
@@ -74,27 +87,33 @@ interface Comparison {
  * this VM's speed drifts by ±15 % over a minute, and a ratio of medians mixes rounds taken
  * at different speeds.
  */
-async function compare(bareUrl: string, hookUrl: string, authorizations: string[]): Promise<Comparison> {
+async function compare(bareEndpoint: Endpoint, hookEndpoint: Endpoint, authorizations: string[]): Promise<Comparison> {
   const bare: Figures[] = [];
   const hook: Figures[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // In turns (bare first, then the hook first): a drift within a round falls on both alike.
     if (round % 2 === 0) {
-      bare.push(await load(bareUrl, authorizations));
-      hook.push(await load(hookUrl, authorizations));
+      bare.push(await load(bareEndpoint, authorizations));
+      hook.push(await load(hookEndpoint, authorizations));
     } else {
-      hook.push(await load(hookUrl, authorizations));
-      bare.push(await load(bareUrl, authorizations));
+      hook.push(await load(hookEndpoint, authorizations));
+      bare.push(await load(bareEndpoint, authorizations));
     }
   }
   const mid = (list: Figures[]): Figures => {
     const byRps = [...list].sort((a, b) => a.rps - b.rps);
     const p99s = list.map((f) => f.p99).sort((a, b) => a - b);
     const middle = byRps[Math.floor(byRps.length / 2)] as Figures;
-    return { rps: middle.rps, p99: p99s[Math.floor(p99s.length / 2)] as number, non2xx: list.reduce((n, f) => n + f.non2xx, 0) };
+    return {
+      rps: middle.rps,
+      p99: p99s[Math.floor(p99s.length / 2)] as number,
+      non2xx: list.reduce((n, f) => n + f.non2xx, 0),
+      cpuPerRequest: median(list.map((f) => f.cpuPerRequest)),
+    };
   };
   const pairedRatios = hook.map((h, i) => h.rps / (bare[i] as Figures).rps);
-  return { bare: mid(bare), hook: mid(hook), pairedRatio: median(pairedRatios), pairedRatios };
+  const cpuRatio = median(hook.map((h, i) => (bare[i] as Figures).cpuPerRequest / h.cpuPerRequest));
+  return { bare: mid(bare), hook: mid(hook), pairedRatio: median(pairedRatios), pairedRatios, cpuRatio };
 }
 
 const cluster = await startPostgresCluster();
@@ -129,9 +148,9 @@ try {
   });
   if (check.status !== 204) throw new Error(`the hook refused a valid token: ${check.status} ${await check.text()}`);
 
-  const hookUrl = `${service.url}/api/v1/git/auth`;
-  const bareUrl = `${bare.url}/api/v1/git/auth`;
-  const at1k = await compare(bareUrl, hookUrl, authorizations);
+  const hookEndpoint = { url: `${service.url}/api/v1/git/auth`, pid: service.pid };
+  const bareEndpoint = { url: `${bare.url}/api/v1/git/auth`, pid: bare.pid };
+  const at1k = await compare(bareEndpoint, hookEndpoint, authorizations);
   const { bare: bare1k, hook: hook1k } = at1k;
 
   // Fill up to 1,000,000 tokens (other owners' hashes: never matched, but in the index).
@@ -142,7 +161,7 @@ try {
   await db.raw("VACUUM ANALYZE personal_access_tokens");
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const count = (await db("personal_access_tokens").count<{ count: string }[]>("* as count"))[0]?.count;
-  const at1m = await compare(bareUrl, hookUrl, authorizations);
+  const at1m = await compare(bareEndpoint, hookEndpoint, authorizations);
   const { bare: bare1m, hook: hook1m } = at1m;
 
   process.stdout.write(
@@ -151,12 +170,12 @@ try {
   );
   printTable(
     "auth hook vs bare Koa (autocannon, loopback, Postgres 15)",
-    ["endpoint", "tokens in DB", "req/s", "p99 ms", "non-2xx"],
+    ["endpoint", "tokens in DB", "req/s", "p99 ms", "non-2xx", "server CPU µs/request"],
     [
-      ["bare Koa (204)", "1,000", bare1k.rps.toFixed(0), bare1k.p99.toFixed(2), bare1k.non2xx],
-      ["auth hook", "1,000", hook1k.rps.toFixed(0), hook1k.p99.toFixed(2), hook1k.non2xx],
-      ["bare Koa (204)", "1,000,000", bare1m.rps.toFixed(0), bare1m.p99.toFixed(2), bare1m.non2xx],
-      ["auth hook", "1,000,000", hook1m.rps.toFixed(0), hook1m.p99.toFixed(2), hook1m.non2xx],
+      ["bare Koa (204)", "1,000", bare1k.rps.toFixed(0), bare1k.p99.toFixed(2), bare1k.non2xx, bare1k.cpuPerRequest.toFixed(1)],
+      ["auth hook", "1,000", hook1k.rps.toFixed(0), hook1k.p99.toFixed(2), hook1k.non2xx, hook1k.cpuPerRequest.toFixed(1)],
+      ["bare Koa (204)", "1,000,000", bare1m.rps.toFixed(0), bare1m.p99.toFixed(2), bare1m.non2xx, bare1m.cpuPerRequest.toFixed(1)],
+      ["auth hook", "1,000,000", hook1m.rps.toFixed(0), hook1m.p99.toFixed(2), hook1m.non2xx, hook1m.cpuPerRequest.toFixed(1)],
     ],
   );
   const p99Change = Math.abs(hook1m.p99 - hook1k.p99) / hook1k.p99;
@@ -184,6 +203,12 @@ try {
         p99Change <= 0.2 ? "yes" : "NO",
       ],
     ],
+  );
+  // Not a goal line: what the throughput ratio would be if each server were bound by its own CPU
+  // alone, a figure much steadier than req/s on two cores shared with autocannon.
+  process.stdout.write(
+    `\nCPU per request, bare Koa's / the hook's (median of the rounds): ${at1k.cpuRatio.toFixed(3)} (1k tokens), ` +
+      `${at1m.cpuRatio.toFixed(3)} (1M tokens)\n`,
   );
 } finally {
   await db.destroy();

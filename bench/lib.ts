@@ -16,6 +16,8 @@ export interface ServiceProcess {
   dataDir: string;
   reposDir: string;
   admin: Client;
+  /** The service's own process (node running server/dist/main.js). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
     dataDir,
     reposDir: path.join(dataDir, "repos"),
     admin: new Client(url, login.body.apiKey),
+    pid: child.pid as number,
     stop: async () => {
       await stopChild(child);
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -112,17 +115,34 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
 }
 
 /** A plain Koa app answering 204: the baseline the auth hook is compared with. */
-export async function startBareKoa(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBareKoa(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn("npx", ["tsx", "bench/bare-koa.ts"], {
+  // node itself (tsx as a loader, not a wrapper process): its pid is the server's, for its CPU time.
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/bare-koa.ts"], {
     env: { ...process.env, PORT: String(port) },
     stdio: "inherit",
     detached: true,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(url, child, "bare Koa");
-  return { url, stop: () => stopChild(child) };
+  return { url, pid: child.pid as number, stop: () => stopChild(child) };
 }
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in microseconds, from
+ * /proc/<pid>/stat (Linux; clock ticks of 10 ms).
+ */
+export function processCpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, so it is skipped by its closing bracket):
+  // state is field 3, utime 14 and stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+
+// /proc counts in USER_HZ, 100 on every Linux architecture Node runs on (getconf CLK_TCK).
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export async function prepareRepository(admin: Client, project: string, name: string): Promise<string> {
   await admin.put("/settings/git", { patAuthEnabled: true });
