@@ -6,6 +6,8 @@ import { audit } from "../services/audit";
 const RECORD_INTERVAL_MS = 60_000;
 const BATCH_DELAY_MS = 200;
 const MAX_BATCH = 1000;
+/** Token and address pairs whose last stamp is remembered, at most (then forgotten, and stamped again on their next use). */
+const MAX_REMEMBERED = 100_000;
 
 /**
  * last_used_at / last_used_ip and the last distinct addresses (recentIps), written off the
@@ -14,8 +16,12 @@ const MAX_BATCH = 1000;
  * instead of one per request. An address new to a token writes `token.used_from_new_ip`.
  */
 export class TokenUseRecorder {
-  /** By "<token id> <address>": a use from a second address is not held back by the first's stamp. */
-  private readonly lastRecorded = new Map<string, number>();
+  /**
+   * By token id, then address ("" for none): a use from a second address is not held back by
+   * the first's stamp. Two lookups rather than a combined key: this runs on every git request.
+   */
+  private readonly lastRecorded = new Map<number, Map<string, number>>();
+  private recordedCount = 0;
   private pending = new Map<string, TokenUse>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -27,11 +33,20 @@ export class TokenUseRecorder {
 
   record(id: number, ip: string | null): void {
     const now = Date.now();
-    const key = `${id} ${ip ?? ""}`;
-    if (now - (this.lastRecorded.get(key) ?? 0) < RECORD_INTERVAL_MS) return;
-    if (this.lastRecorded.size >= 100_000) this.lastRecorded.clear();
-    this.lastRecorded.set(key, now);
-    this.pending.set(key, { id, ip, at: new Date(now) });
+    const address = ip ?? "";
+    let byAddress = this.lastRecorded.get(id);
+    const last = byAddress?.get(address);
+    if (last !== undefined && now - last < RECORD_INTERVAL_MS) return;
+    if (this.recordedCount >= MAX_REMEMBERED) {
+      this.lastRecorded.clear();
+      this.recordedCount = 0;
+      byAddress = undefined;
+    }
+    if (!byAddress) this.lastRecorded.set(id, (byAddress = new Map<string, number>()));
+    // An upper bound (a failed write's forgotten stamps are not taken off): it only bounds memory.
+    if (!byAddress.has(address)) this.recordedCount++;
+    byAddress.set(address, now);
+    this.pending.set(`${id} ${address}`, { id, ip, at: new Date(now) });
     this.timer ??= setTimeout(() => void this.flush(), BATCH_DELAY_MS);
   }
 
@@ -52,7 +67,7 @@ export class TokenUseRecorder {
           });
         } catch (error) {
           // Last-use stamps must never fail a clone; a lost stamp is rewritten on the next use.
-          for (const use of batch) this.lastRecorded.delete(`${use.id} ${use.ip ?? ""}`);
+          for (const use of batch) this.lastRecorded.get(use.id)?.delete(use.ip ?? "");
           this.logger.warn({ err: error, tokens: batch.length }, "could not record token use");
         }
       }
