@@ -8,6 +8,7 @@ import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitService } from "./git/gitPath";
 import type { Housekeeping } from "./git/housekeeping";
+import type { RefListCache } from "./git/refListCache";
 import type { GitProcessHost } from "./git/processHost";
 import type { PushProtection } from "./git/pushProtection";
 import { gitHttpMiddleware } from "./git/routes";
@@ -39,6 +40,8 @@ export interface AppDeps {
   pushProtection: PushProtection;
   /** git's housekeeping after each push, once it is answered (git/housekeeping.ts). */
   housekeeping?: Housekeeping;
+  /** Protocol v2's lists of refs, kept while unchanged (git/refListCache.ts); without it git answers each. */
+  refLists?: RefListCache;
   /** Whether the database answers: REST is refused at once (503) while it is known not to. */
   availability?: DatabaseAvailability;
   /** The service's time (token rotation windows); the same clock as git access decides by. */
@@ -53,7 +56,19 @@ export interface App {
 }
 
 export function createApp(deps: AppDeps): App {
-  const { db, config, logger, gitAccess, gitHost, pushProtection, housekeeping, availability, clock = systemClock, onGitTraffic } = deps;
+  const {
+    db,
+    config,
+    logger,
+    gitAccess,
+    gitHost,
+    pushProtection,
+    housekeeping,
+    refLists,
+    availability,
+    clock = systemClock,
+    onGitTraffic,
+  } = deps;
   const api = new Api({ db, config, clock });
   registerAuthRoutes(api, gitAccess.loginThrottle);
   registerSettingsRoutes(api);
@@ -106,7 +121,9 @@ export function createApp(deps: AppDeps): App {
     }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, housekeeping, logger, onGitTraffic }));
+  koa.use(
+    gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, housekeeping, refLists, logger, onGitTraffic }),
+  );
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

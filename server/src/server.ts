@@ -8,6 +8,7 @@ import { createDb, type Database } from "./db";
 import { databaseState } from "./db/readiness";
 import { anonymousGitRequest, gitChallengeListener } from "./git/challenge";
 import { Housekeeping } from "./git/housekeeping";
+import { RefListCache } from "./git/refListCache";
 import { GitProcessHost } from "./git/processHost";
 import { PushProtection } from "./git/pushProtection";
 import { systemClock } from "./lib/clock";
@@ -232,7 +233,9 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       clock: gitAccessOptions.clock ?? systemClock,
     });
     opened.push(() => pushProtection.stop());
+    const refLists = new RefListCache();
     metrics.watch({
+      refLists: () => refLists.lookups,
       changeFeedTrusted: () => gitAccess.cacheTrusted,
       authCacheLookups: () => gitAccess.cacheLookups,
       inFlight: () => tracker.inFlight,
@@ -256,6 +259,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       gitHost,
       pushProtection,
       housekeeping,
+      refLists,
       availability: database.availability,
       clock: gitAccessOptions.clock,
       onGitTraffic: (service, received, sent) => metrics.observeGitTraffic(service, received, sent),

@@ -40,30 +40,37 @@ export class AdvertisementCache {
 
   private stampOf(directory: string): string | undefined {
     try {
-      return this.readStamp(directory);
+      return configurationStamp(directory, this.program)?.stamp;
     } catch {
       return undefined; // unreadable (EACCES, a folder gone): git answers, and nothing is kept
     }
   }
+}
 
-  private readStamp(directory: string): string | undefined {
-    const parts: string[] = [];
-    for (const file of [path.join(directory, "config"), SYSTEM_CONFIG, this.program]) {
-      const stat = fs.statSync(file, { throwIfNoEntry: false });
-      // The system file may rightly be absent; the repository's config and git itself may not.
-      if (!stat) {
-        if (file === SYSTEM_CONFIG) parts.push("-");
-        else return undefined;
-      } else {
-        parts.push(`${stat.ino}:${stat.size}:${stat.mtimeMs}`);
-      }
+/**
+ * The identity of what git's configuration for a repository is read from (its `config`, the
+ * system's, the upload-pack program): undefined when the repository's config or git is missing.
+ * `newestMs` is the latest modification or change time among them. Throws when a file cannot be read.
+ */
+export function configurationStamp(directory: string, program: string): { stamp: string; newestMs: number } | undefined {
+  const parts: string[] = [];
+  let newestMs = 0;
+  for (const file of [path.join(directory, "config"), SYSTEM_CONFIG, program]) {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    // The system file may rightly be absent; the repository's config and git itself may not.
+    if (!stat) {
+      if (file === SYSTEM_CONFIG) parts.push("-");
+      else return undefined;
+    } else {
+      parts.push(`${stat.ino}:${stat.size}:${stat.mtimeMs}`);
+      newestMs = Math.max(newestMs, stat.mtimeMs, stat.ctimeMs);
     }
-    return parts.join(" ");
   }
+  return { stamp: parts.join(" "), newestMs };
 }
 
 /** The upload-pack program git runs (as the process host resolves it), or the git wrapper. */
-function uploadPackProgram(): string {
+export function uploadPackProgram(): string {
   try {
     const execPath = execFileSync("git", ["--exec-path"], { encoding: "utf8" }).trim();
     const direct = path.join(execPath, "git-upload-pack");

@@ -9,6 +9,8 @@ import { withGitConfig } from "./gitConfigEnv";
 import { type Housekeeping, RECEIVE_PACK_WITHOUT_AUTOGC } from "./housekeeping";
 import type { GitProcessHost, GitRun, GitServiceCommand } from "./processHost";
 import { type BodyPrecheck, ClientGone, readBody, runChecked } from "./checkedPush";
+import { answerFromMemory, collectAnswer, setNoCacheHeaders } from "./keptAnswers";
+import { isRefListRequest, MAX_REF_LIST_BYTES, MAX_REF_LIST_REQUEST_BYTES, type RefListCache } from "./refListCache";
 
 export interface BackendRequest {
   req: IncomingMessage;
@@ -27,22 +29,14 @@ export interface BackendRequest {
   onTraffic?: ((received: number, sent: number) => void) | undefined;
   /** Protocol v2's capability advertisement, kept per repository (see AdvertisementCache). */
   advertisements?: AdvertisementCache | undefined;
+  /** Protocol v2's ls-refs answers, kept per repository while its refs are unchanged (see RefListCache). */
+  refLists?: RefListCache | undefined;
   /** git's `gc --auto` after a push, once it is answered (without it, receive-pack runs it before its answer ends). */
   housekeeping?: Housekeeping | undefined;
 }
 
 // Git-Protocol is passed to git as GIT_PROTOCOL; only the documented key=value[:key=value] shape.
 const GIT_PROTOCOL = /^[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?(:[A-Za-z0-9._-]+(=[A-Za-z0-9._-]*)?)*$/;
-
-// What git http-backend answers with (http-backend.c, hdr_nocache): git's answers are never cached.
-const NO_CACHE = [
-  "Expires",
-  "Fri, 01 Jan 1980 00:00:00 GMT",
-  "Pragma",
-  "no-cache",
-  "Cache-Control",
-  "no-cache, max-age=0, must-revalidate",
-];
 
 /** The validated Git-Protocol header, or undefined. */
 function gitProtocol(req: IncomingMessage): string | undefined {
@@ -111,7 +105,17 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   // Protocol v2's advertisement lists capabilities only: the same bytes until git's configuration changes.
   const v2Advertisement = command.advertise && command.service === "upload-pack" && protocolVersion(protocol) === 2;
   const cached = v2Advertisement && protocol ? r.advertisements?.lookup(command.directory, protocol) : undefined;
-  if (cached && "bytes" in cached) return answerFromMemory(r, cached.bytes);
+  if (cached && "bytes" in cached) {
+    req.resume();
+    return answerFromMemory({
+      res,
+      service: target.service,
+      kind: "advertisement",
+      bytes: cached.bytes,
+      onTraffic: r.onTraffic,
+      received: 0,
+    });
+  }
   const encoding = req.headers["content-encoding"];
   // A small push's body, read before git starts: perhaps git needs no hook for it.
   let body: Buffer | undefined;
@@ -124,6 +128,31 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     bodyRead = body !== undefined;
     if (!body || clientGone()) return;
     received = body.length;
+  }
+  // A fetch's or a clone's list of refs: perhaps what git answered last time, unchanged since.
+  let refListStamp: string | undefined;
+  if (
+    r.refLists &&
+    !r.precheck &&
+    protocol &&
+    protocolVersion(protocol) === 2 &&
+    command.service === "upload-pack" &&
+    !command.advertise &&
+    encoding === undefined &&
+    declared !== undefined &&
+    declared <= MAX_REF_LIST_REQUEST_BYTES
+  ) {
+    body = await readBody(req);
+    bodyRead = body !== undefined;
+    if (!body || clientGone()) return;
+    received = body.length;
+    if (isRefListRequest(body)) {
+      const kept = r.refLists.lookup(command.directory, protocol, body);
+      if (kept && "bytes" in kept) {
+        return answerFromMemory({ res, service: target.service, kind: "result", bytes: kept.bytes, onTraffic: r.onTraffic, received });
+      }
+      refListStamp = kept?.stamp;
+    }
   }
   let run: GitRun;
   try {
@@ -152,7 +181,7 @@ export async function serveGit(r: BackendRequest): Promise<void> {
   // Set, not sent: the 200 goes out with git's first byte, so a request git refuses before
   // answering anything (a body that is not its protocol) still gets a status that says so.
   res.statusCode = 200; // Koa's default until a body is set is 404
-  for (let i = 0; i + 1 < NO_CACHE.length; i += 2) res.setHeader(NO_CACHE[i] as string, NO_CACHE[i + 1] as string);
+  setNoCacheHeaders(res);
   res.setHeader("Content-Type", `application/x-${target.service}-${kind}`);
   if (command.advertise && protocolVersion(protocol) !== 2) res.write(`${pktLine(`# service=${target.service}\n`)}0000`);
   return new Promise((resolve) => {
@@ -167,12 +196,20 @@ export async function serveGit(r: BackendRequest): Promise<void> {
       req.on("data", (chunk: Buffer) => (received += chunk.length));
       stream.on("data", (chunk: Buffer) => (sent += chunk.length));
     }
-    if (cached && protocol) keepAdvertisement(r, run, command.directory, protocol, cached.stamp);
+    if (cached && protocol) {
+      collectAnswer(run, MAX_ADVERTISEMENT_BYTES, (bytes) => r.advertisements?.store(command.directory, protocol, cached.stamp, bytes));
+    }
+    if (refListStamp !== undefined && body && protocol) {
+      const [request, stamp] = [body, refListStamp];
+      collectAnswer(run, MAX_REF_LIST_BYTES, (bytes) => r.refLists?.store(command.directory, protocol, request, stamp, bytes));
+    }
     if (command.advertise) {
       stream.end(); // an advertisement reads nothing (http-backend closes git's input)
       req.resume();
-    } else if (body) {
+    } else if (body && r.precheck) {
       stream.end(); // all of it written by runChecked
+    } else if (body) {
+      stream.end(body); // read whole before git started (a list of refs)
     } else if (encoding === "gzip" || encoding === "x-gzip") {
       const gunzip = zlib.createGunzip();
       // A corrupt body: git gets the end of its input and fails, as with http-backend's inflate.
@@ -206,37 +243,6 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     };
     stream.on("end", () => finish(true));
     stream.on("close", () => finish(false));
-  });
-}
-
-/** A cached advertisement, with the headers git's answer would have. Resolves when the response is over. */
-function answerFromMemory(r: BackendRequest, bytes: Buffer): Promise<void> {
-  const { req, res, target } = r;
-  return new Promise((resolve) => {
-    res.once("close", () => {
-      r.onTraffic?.(0, res.writableFinished ? bytes.length : 0);
-      resolve();
-    });
-    res.statusCode = 200;
-    for (let i = 0; i + 1 < NO_CACHE.length; i += 2) res.setHeader(NO_CACHE[i] as string, NO_CACHE[i + 1] as string);
-    res.setHeader("Content-Type", `application/x-${target.service}-advertisement`);
-    req.resume();
-    res.end(bytes);
-  });
-}
-
-/** Collects git's advertisement as it goes out, and keeps it once git has exited cleanly. */
-function keepAdvertisement(r: BackendRequest, run: GitRun, directory: string, protocol: string, stamp: string): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  run.stream.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= MAX_ADVERTISEMENT_BYTES) chunks.push(chunk);
-  });
-  run.stream.once("end", () => {
-    void run.exited.then(({ code }) => {
-      if (code === 0 && size <= MAX_ADVERTISEMENT_BYTES) r.advertisements?.store(directory, protocol, stamp, Buffer.concat(chunks));
-    });
   });
 }
 

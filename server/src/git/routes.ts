@@ -4,6 +4,7 @@ import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { databaseUnavailable } from "../middleware/errors";
 import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
 import { AdvertisementCache } from "./advertisementCache";
+import type { RefListCache } from "./refListCache";
 import { serveGit } from "./httpBackend";
 import type { Housekeeping } from "./housekeeping";
 import type { GitProcessHost } from "./processHost";
@@ -43,6 +44,7 @@ export function gitHttpMiddleware(deps: {
   gitHost: GitProcessHost;
   pushProtection: PushProtection;
   housekeeping?: Housekeeping | undefined;
+  refLists?: RefListCache | undefined;
   logger: Logger;
   /** Bytes in and out of each request git served (GET /metrics). */
   onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
@@ -120,6 +122,7 @@ export function gitHttpMiddleware(deps: {
         hookEnv: push?.env,
         precheck: push?.precheck,
         advertisements,
+        refLists: deps.refLists,
         housekeeping: deps.housekeeping,
       });
     } finally {

@@ -14,6 +14,8 @@ export interface MetricsSources {
   inFlight(): number;
   /** Pushes push protection has checked: from the request body before git, or by its hook in git's quarantine. */
   pushChecks(): { requestBody: number; quarantine: number; requestBodyMs: number; quarantineMs: number };
+  /** Protocol v2's ls-refs requests so far: answered from memory (hits) or by git (misses). */
+  refLists(): { hits: number; misses: number };
 }
 
 export type RequestKind = "git" | "auth_hook" | "api" | "health" | "metrics" | "other";
@@ -122,6 +124,20 @@ export class ServiceMetrics {
         this.inc({ result: "miss" }, now.misses - reported.misses);
         reported.hits = now.hits;
         reported.misses = now.misses;
+      },
+    });
+    const reportedRefLists = { hits: 0, misses: 0 };
+    new Counter({
+      name: "clarive_git_ref_list_answers_total",
+      help: "Protocol v2 ls-refs requests (every fetch and clone asks for the refs), by who answered: memory (git's earlier answer, its refs unchanged) or git",
+      labelNames: ["from"],
+      registers,
+      collect() {
+        const now = sources()?.refLists() ?? reportedRefLists;
+        this.inc({ from: "memory" }, now.hits - reportedRefLists.hits);
+        this.inc({ from: "git" }, now.misses - reportedRefLists.misses);
+        reportedRefLists.hits = now.hits;
+        reportedRefLists.misses = now.misses;
       },
     });
     new Counter({
