@@ -114,6 +114,19 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
     assert.ok(!("bytes" in (cache.lookup(bare, PROTOCOL, body) ?? {})), "an answer over 256 KiB");
   });
 
+  it("keeps at most 16 MiB, request bodies counted: varied requests cannot grow it without bound", () => {
+    const cache = new RefListCache(undefined, later);
+    assert.ok(keptAfterStore(cache, lsRefs("peel")));
+    const first = cache.lookup(bare, PROTOCOL, lsRefs("peel"));
+    assert.ok(first && "bytes" in first);
+    const stamped = cache.lookup(bare, PROTOCOL, lsRefs("symrefs"));
+    assert.ok(stamped && "stamp" in stamped);
+    // 5,000 requests of ~4 KiB that differ in one argument, each with a short answer: ~20 MiB of keys.
+    for (let i = 0; i < 5000; i++)
+      cache.store(bare, PROTOCOL, lsRefs(`ref-prefix ${String(i).padStart(4000, "x")}`), stamped.stamp, ANSWER);
+    assert.ok(!("bytes" in (cache.lookup(bare, PROTOCOL, lsRefs("peel")) ?? {})), "the budget was reached and the store emptied");
+  });
+
   it("recognises whole ls-refs requests only", () => {
     assert.ok(isRefListRequest(lsRefs("peel", "symrefs", "ref-prefix refs/heads/")));
     assert.ok(!isRefListRequest(Buffer.from(`${pkt("command=fetch\n")}0001${pkt("done\n")}0000`)), "a fetch");

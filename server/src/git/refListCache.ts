@@ -75,13 +75,18 @@ export class RefListCache {
   /** git's whole answer (exit 0), kept for the next request with the same stamp. */
   store(directory: string, protocol: string, body: Buffer, stamp: string, bytes: Buffer): void {
     if (bytes.length > MAX_REF_LIST_BYTES || !bytes.subarray(-4).equals(FLUSH)) return;
-    if (this.keptBytes + bytes.length > MAX_KEPT_BYTES) {
+    const key = keyOf(directory, protocol, body);
+    // Keys count too: a client may vary its request (the agent line) to make many small entries.
+    const size = (entry: { stamp: string; bytes: Buffer }) => key.length + entry.stamp.length + entry.bytes.length;
+    const replaced = this.entries.get(key);
+    if (replaced) this.keptBytes -= size(replaced);
+    const entry = { stamp, bytes };
+    if (this.keptBytes + size(entry) > MAX_KEPT_BYTES) {
       this.entries.clear();
       this.keptBytes = 0;
     }
-    const key = keyOf(directory, protocol, body);
-    this.keptBytes += bytes.length - (this.entries.get(key)?.bytes.length ?? 0);
-    this.entries.set(key, { stamp, bytes });
+    this.keptBytes += size(entry);
+    this.entries.set(key, entry);
   }
 
   private stampOf(directory: string): { stamp: string; newestMs: number } | undefined {
