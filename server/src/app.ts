@@ -8,6 +8,7 @@ import { errorMiddleware, errorResponse } from "./middleware/errors";
 import { requestLogMiddleware } from "./middleware/requestLog";
 import type { GitService } from "./git/gitPath";
 import type { Housekeeping } from "./git/housekeeping";
+import type { AdvertisementCache } from "./git/advertisementCache";
 import type { RefListCache } from "./git/refListCache";
 import type { GitProcessHost } from "./git/processHost";
 import type { PushProtection } from "./git/pushProtection";
@@ -40,7 +41,8 @@ export interface AppDeps {
   pushProtection: PushProtection;
   /** git's housekeeping after each push, once it is answered (git/housekeeping.ts). */
   housekeeping?: Housekeeping;
-  /** Protocol v2's lists of refs, kept while unchanged (git/refListCache.ts); without it git answers each. */
+  /** Protocol v2's capability advertisement and lists of refs, kept while unchanged; without them git answers each request. */
+  advertisements?: AdvertisementCache;
   refLists?: RefListCache;
   /** Whether the database answers: REST is refused at once (503) while it is known not to. */
   availability?: DatabaseAvailability;
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): App {
     gitHost,
     pushProtection,
     housekeeping,
+    advertisements,
     refLists,
     availability,
     clock = systemClock,
@@ -122,7 +125,17 @@ export function createApp(deps: AppDeps): App {
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
   koa.use(
-    gitHttpMiddleware({ reposDir: config.reposDir, gitAccess, gitHost, pushProtection, housekeeping, refLists, logger, onGitTraffic }),
+    gitHttpMiddleware({
+      reposDir: config.reposDir,
+      gitAccess,
+      gitHost,
+      pushProtection,
+      housekeeping,
+      advertisements,
+      refLists,
+      logger,
+      onGitTraffic,
+    }),
   );
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));

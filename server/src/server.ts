@@ -8,6 +8,7 @@ import { createDb, type Database } from "./db";
 import { databaseState } from "./db/readiness";
 import { anonymousGitRequest, gitChallengeListener } from "./git/challenge";
 import { Housekeeping } from "./git/housekeeping";
+import { AdvertisementCache, uploadPackProgram } from "./git/advertisementCache";
 import { RefListCache } from "./git/refListCache";
 import { GitProcessHost } from "./git/processHost";
 import { PushProtection } from "./git/pushProtection";
@@ -233,7 +234,8 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       clock: gitAccessOptions.clock ?? systemClock,
     });
     opened.push(() => pushProtection.stop());
-    const refLists = new RefListCache();
+    const program = uploadPackProgram();
+    const [advertisements, refLists] = [new AdvertisementCache(program), new RefListCache(program)];
     metrics.watch({
       refLists: () => refLists.lookups,
       changeFeedTrusted: () => gitAccess.cacheTrusted,
@@ -259,6 +261,7 @@ export async function startServer(config: Config, logger: Logger, gitAccessOptio
       gitHost,
       pushProtection,
       housekeeping,
+      advertisements,
       refLists,
       availability: database.availability,
       clock: gitAccessOptions.clock,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { uploadPackProgram } from "../../server/src/git/advertisementCache";
 import { isRefListRequest, RefListCache } from "../../server/src/git/refListCache";
 import { gitOk, tempDir } from "../support/git";
 
@@ -9,6 +10,8 @@ const lsRefs = (...args: string[]) =>
   Buffer.from(`${pkt("command=ls-refs\n")}${pkt("agent=git/test\n")}0001${args.map((a) => pkt(`${a}\n`)).join("")}0000`);
 const ANSWER = Buffer.from(`${pkt("0123456789012345678901234567890123456789 refs/heads/main\n")}0000`);
 const PROTOCOL = "version=2";
+const PROGRAM = uploadPackProgram();
+const WHOLE_SECONDS = Math.floor(Date.now() / 1000) - 60;
 
 /** A bare repository with two commits on main. */
 async function repository(): Promise<string> {
@@ -42,7 +45,7 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
   };
 
   it("keeps an answer per request body and protocol, and gives it back while nothing changed", () => {
-    const cache = new RefListCache(undefined, later);
+    const cache = new RefListCache(PROGRAM, later);
     assert.ok(keptAfterStore(cache));
     assert.ok(!("bytes" in (cache.lookup(bare, PROTOCOL, lsRefs("ref-prefix refs/tags/")) ?? {})), "another request's arguments");
     assert.ok(!("bytes" in (cache.lookup(bare, "version=2:object-format=sha256", lsRefs("peel")) ?? {})), "another Git-Protocol");
@@ -51,8 +54,8 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
 
   it("keeps nothing read from refs changed a moment ago (file times are coarse)", async () => {
     await gitOk(["update-ref", "refs/heads/new", "main"], { cwd: bare });
-    assert.equal(new RefListCache().lookup(bare, PROTOCOL, lsRefs()), undefined, "changed just now: git answers, nothing kept");
-    assert.ok(new RefListCache(undefined, later).lookup(bare, PROTOCOL, lsRefs()), "the same state, seconds later");
+    assert.equal(new RefListCache(PROGRAM).lookup(bare, PROTOCOL, lsRefs()), undefined, "changed just now: git answers, nothing kept");
+    assert.ok(new RefListCache(PROGRAM, later).lookup(bare, PROTOCOL, lsRefs()), "the same state, seconds later");
   });
 
   /** Each: what is done before the answer is kept, then the change after it. */
@@ -76,11 +79,32 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
       what: "the repository's configuration (hidden refs)",
       change: () => gitOk(["config", "uploadpack.hideRefs", "refs/heads/main"], { cwd: bare }),
     },
+    {
+      what: "the configuration edited in place, same size, its modification time put back (touch -r, rsync -t)",
+      // Whole seconds, which every layer stores exactly, so that putting the time back restores it.
+      prepare: async () => fs.utimesSync(path.join(bare, "config"), WHOLE_SECONDS, WHOLE_SECONDS),
+      change: async () => {
+        const config = path.join(bare, "config");
+        fs.writeFileSync(config, fs.readFileSync(config, "utf8").replace("bare = true", "bare = TRUE"));
+        fs.utimesSync(config, WHOLE_SECONDS, WHOLE_SECONDS);
+        assert.equal(fs.statSync(config).mtimeMs, WHOLE_SECONDS * 1000, "the modification time is back");
+      },
+    },
+    {
+      // An annotated tag's peeled value is listed only once its object is there (a repository being restored).
+      what: "objects arriving as a pack copied in",
+      change: async () => {
+        const other = await repository();
+        await gitOk(["repack", "-a", "-d", "-q"], { cwd: other });
+        const pack = path.join(other, "objects", "pack");
+        for (const file of fs.readdirSync(pack)) fs.copyFileSync(path.join(pack, file), path.join(bare, "objects", "pack", file));
+      },
+    },
   ];
   for (const { what, prepare, change } of changes) {
     it(`gives nothing back once ${what}`, async () => {
       await prepare?.();
-      const cache = new RefListCache(undefined, later);
+      const cache = new RefListCache(PROGRAM, later);
       assert.ok(keptAfterStore(cache));
       await new Promise((resolve) => setTimeout(resolve, 20)); // a file time of its own
       await change();
@@ -89,8 +113,19 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
     });
   }
 
+  it("never keeps anything for a configuration that includes other files (their changes would go unseen)", async () => {
+    const included = path.join(tempDir(), "hidden.config");
+    fs.writeFileSync(included, "[uploadpack]\n\thideRefs = refs/heads/secret\n");
+    await gitOk(["config", "include.path", included], { cwd: bare });
+    assert.equal(new RefListCache(PROGRAM, later).lookup(bare, PROTOCOL, lsRefs()), undefined, "[include]");
+    await gitOk(["config", "--unset", "include.path"], { cwd: bare });
+    assert.ok(new RefListCache(PROGRAM, later).lookup(bare, PROTOCOL, lsRefs()), "without it");
+    fs.appendFileSync(path.join(bare, "config"), `[IncludeIf "gitdir:${bare}"]\n\tpath = ${included}\n`);
+    assert.equal(new RefListCache(PROGRAM, later).lookup(bare, PROTOCOL, lsRefs()), undefined, "[includeIf], any case");
+  });
+
   it("never keeps what it cannot watch: a symbolic link under refs/, reftable, too many refs", async () => {
-    const cache = new RefListCache(undefined, later);
+    const cache = new RefListCache(PROGRAM, later);
     fs.symlinkSync(path.join(bare, "refs", "heads", "main"), path.join(bare, "refs", "heads", "linked"));
     assert.equal(cache.lookup(bare, PROTOCOL, lsRefs()), undefined, "a symbolic link");
     fs.rmSync(path.join(bare, "refs", "heads", "linked"));
@@ -98,13 +133,13 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
     assert.equal(cache.lookup(bare, PROTOCOL, lsRefs()), undefined, "reftable");
     fs.rmSync(path.join(bare, "reftable"), { recursive: true });
     const main = (await gitOk(["rev-parse", "main"], { cwd: bare })).trim();
-    for (let i = 0; i < 1100; i++) fs.writeFileSync(path.join(bare, "refs", "tags", `t${i}`), `${main}\n`);
-    assert.equal(cache.lookup(bare, PROTOCOL, lsRefs()), undefined, "1,100 loose refs");
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(bare, "refs", "tags", `t${i}`), `${main}\n`);
+    assert.equal(cache.lookup(bare, PROTOCOL, lsRefs()), undefined, "300 loose refs");
     assert.equal(cache.lookup(path.join(bare, "missing"), PROTOCOL, lsRefs()), undefined, "a repository that is not there");
   });
 
   it("keeps only whole answers of a bounded size", () => {
-    const cache = new RefListCache(undefined, later);
+    const cache = new RefListCache(PROGRAM, later);
     const body = lsRefs();
     const first = cache.lookup(bare, PROTOCOL, body);
     assert.ok(first && "stamp" in first);
@@ -115,7 +150,7 @@ describe("RefListCache (ls-refs answers kept while the refs are unchanged)", () 
   });
 
   it("keeps at most 16 MiB, request bodies counted: varied requests cannot grow it without bound", () => {
-    const cache = new RefListCache(undefined, later);
+    const cache = new RefListCache(PROGRAM, later);
     assert.ok(keptAfterStore(cache, lsRefs("peel")));
     const first = cache.lookup(bare, PROTOCOL, lsRefs("peel"));
     assert.ok(first && "bytes" in first);

@@ -7,19 +7,25 @@ export const MAX_ADVERTISEMENT_BYTES = 4096;
 const MAX_REPOSITORIES = 10_000;
 /** Where git reads its system configuration (the git programs the service runs have no HOME, so no global one). */
 const SYSTEM_CONFIG = "/etc/gitconfig";
-const FLUSH = Buffer.from("0000");
+/** A pkt-line flush: the last four bytes of every whole answer of git's. */
+export const FLUSH = Buffer.from("0000");
+/** `[include]` or `[includeIf …]` (section names are case-insensitive): configuration read from files not stamped here. */
+const INCLUDE_SECTION = /^\s*\[\s*include/im;
 
 /**
  * The answer of `git upload-pack --http-backend-info-refs` for protocol v2, per repository.
  * Under v2 it lists no refs, only capabilities, which depend on nothing but git itself and its
  * configuration (the repository's `config`, the system's), so every clone and fetch would start
  * a git program to print the same bytes. Kept while those files are unchanged: each lookup
- * compares their identity (inode, size, modification time; git rewrites a config file by
- * renaming a new one over it), and the upload-pack program's, so an upgraded git is asked again.
+ * compares their identity (inode, size, modification and change times; git rewrites a config
+ * file by renaming a new one over it), and the upload-pack program's, so an upgraded git is asked
+ * again. Never kept for a configuration that includes other files (configurationStamp).
  */
 export class AdvertisementCache {
   private readonly entries = new Map<string, { stamp: string; bytes: Buffer }>();
-  private readonly program = uploadPackProgram();
+
+  /** `program`: the upload-pack program git runs (uploadPackProgram()). */
+  constructor(private readonly program: string) {}
 
   /** The cached advertisement for this repository and Git-Protocol value, or the stamp to store a fresh one under. */
   lookup(directory: string, protocol: string): { bytes: Buffer } | { stamp: string } | undefined {
@@ -49,8 +55,10 @@ export class AdvertisementCache {
 
 /**
  * The identity of what git's configuration for a repository is read from (its `config`, the
- * system's, the upload-pack program): undefined when the repository's config or git is missing.
- * `newestMs` is the latest modification or change time among them. Throws when a file cannot be read.
+ * system's, the upload-pack program): undefined when the repository's config or git is missing,
+ * or when a configuration file includes others (`[include]`, `[includeIf]`), whose changes this
+ * would not see. `newestMs` is the latest modification or change time among them. Throws when a
+ * file cannot be read.
  */
 export function configurationStamp(directory: string, program: string): { stamp: string; newestMs: number } | undefined {
   const parts: string[] = [];
@@ -61,12 +69,30 @@ export function configurationStamp(directory: string, program: string): { stamp:
     if (!stat) {
       if (file === SYSTEM_CONFIG) parts.push("-");
       else return undefined;
-    } else {
-      parts.push(`${stat.ino}:${stat.size}:${stat.mtimeMs}`);
-      newestMs = Math.max(newestMs, stat.mtimeMs, stat.ctimeMs);
+      continue;
     }
+    // ctime too: a same-size edit whose mtime is put back (touch -r, rsync -t) still changes it.
+    const part = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+    if (file !== program && includesOthers(file, part)) return undefined;
+    parts.push(part);
+    newestMs = Math.max(newestMs, stat.mtimeMs, stat.ctimeMs);
   }
   return { stamp: parts.join(" "), newestMs };
+}
+
+const MAX_REMEMBERED_FILES = 10_000;
+/** Whether a configuration file includes others, by file and stamp: read again only once it changed. */
+const includeVerdicts = new Map<string, boolean>();
+
+function includesOthers(file: string, part: string): boolean {
+  const key = `${file}\n${part}`;
+  let verdict = includeVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = INCLUDE_SECTION.test(fs.readFileSync(file, "utf8"));
+    if (includeVerdicts.size >= MAX_REMEMBERED_FILES) includeVerdicts.clear();
+    includeVerdicts.set(key, verdict);
+  }
+  return verdict;
 }
 
 /** The upload-pack program git runs (as the process host resolves it), or the git wrapper. */

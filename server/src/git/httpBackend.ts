@@ -117,7 +117,8 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     });
   }
   const encoding = req.headers["content-encoding"];
-  // A small push's body, read before git starts: perhaps git needs no hook for it.
+  // A body read whole before git starts: a small push's (perhaps git needs no hook for it), or a
+  // protocol-v2 upload-pack request's (perhaps a list of refs already kept).
   let body: Buffer | undefined;
   let received = 0;
   // git declares the length of a body that fits its http.postBuffer (1 MiB by default) and streams a
@@ -199,9 +200,10 @@ export async function serveGit(r: BackendRequest): Promise<void> {
     if (cached && protocol) {
       collectAnswer(run, MAX_ADVERTISEMENT_BYTES, (bytes) => r.advertisements?.store(command.directory, protocol, cached.stamp, bytes));
     }
-    if (refListStamp !== undefined && body && protocol) {
-      const [request, stamp] = [body, refListStamp];
-      collectAnswer(run, MAX_REF_LIST_BYTES, (bytes) => r.refLists?.store(command.directory, protocol, request, stamp, bytes));
+    const refListRequest = body;
+    if (refListStamp !== undefined && refListRequest && protocol) {
+      const stamp = refListStamp;
+      collectAnswer(run, MAX_REF_LIST_BYTES, (bytes) => r.refLists?.store(command.directory, protocol, refListRequest, stamp, bytes));
     }
     if (command.advertise) {
       stream.end(); // an advertisement reads nothing (http-backend closes git's input)

@@ -1,14 +1,17 @@
 import fs from "node:fs";
 import path from "node:path";
-import { configurationStamp, uploadPackProgram } from "./advertisementCache";
+import { configurationStamp, FLUSH } from "./advertisementCache";
 
 /** An ls-refs request is a few lines (command, agent, arguments); a longer body is not looked up. */
 export const MAX_REF_LIST_REQUEST_BYTES = 4096;
 /** A longer answer (a repository with thousands of refs) is not kept: git answers it each time. */
 export const MAX_REF_LIST_BYTES = 256 * 1024;
 const MAX_KEPT_BYTES = 16 * 1024 * 1024;
-/** Loose refs, folders and files together: a repository with more is not stamped (git answers). */
-const MAX_STAMPED_ENTRIES = 1024;
+/**
+ * Loose refs, folders and files together: a repository with more is not stamped (git answers).
+ * The stamp is read on the event loop, ~5 µs an entry here: at most about a millisecond.
+ */
+const MAX_STAMPED_ENTRIES = 256;
 /**
  * A file changed less than this long ago may change again without its stamp changing (file
  * times come from a coarse clock, a few milliseconds here, a second on some filesystems): an
@@ -16,7 +19,6 @@ const MAX_STAMPED_ENTRIES = 1024;
  */
 const RACY_MS = 2000;
 const LS_REFS = Buffer.from("0014command=ls-refs\n");
-const FLUSH = Buffer.from("0000");
 /**
  * Filesystems whose stat() shows another writer's change at once (an instance beside this one
  * pushing to the same folder). Not NFS or SMB, whose clients cache attributes for seconds.
@@ -50,8 +52,9 @@ export class RefListCache {
   /** Lookups so far: answered from memory (hits), or left to git (misses). */
   readonly lookups = { hits: 0, misses: 0 };
 
+  /** `program`: the upload-pack program git runs (uploadPackProgram()); `now`: the clock the racy rule reads. */
   constructor(
-    private readonly program = uploadPackProgram(),
+    private readonly program: string,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -99,6 +102,9 @@ export class RefListCache {
       const refs = new RefsStamp(directory);
       refs.add(path.join(directory, "HEAD"));
       refs.add(path.join(directory, "packed-refs"));
+      // A tag's peeled value needs its object: one that arrives later (a pack, a new loose folder) is seen.
+      refs.add(path.join(directory, "objects"));
+      refs.add(path.join(directory, "objects", "pack"));
       if (!refs.addTree(path.join(directory, "refs")) || refs.linked) return undefined;
       return { stamp: `${configuration.stamp} ${refs.parts.join(" ")}`, newestMs: Math.max(configuration.newestMs, refs.newestMs) };
     } catch {
@@ -120,7 +126,7 @@ class RefsStamp {
 
   /** One file or folder; a missing one counts as such (packed-refs may rightly be absent). */
   add(file: string): fs.Stats | undefined {
-    const name = path.relative(this.directory, file);
+    const name = file.slice(this.directory.length);
     const stat = fs.lstatSync(file, { throwIfNoEntry: false });
     if (!stat) {
       this.parts.push(`${name}:-`);
@@ -137,9 +143,10 @@ class RefsStamp {
     const pending = [folder];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       if (!this.add(next)?.isDirectory()) continue;
-      const names = fs.readdirSync(next).sort();
+      const names = fs.readdirSync(next);
       if (this.parts.length + pending.length + names.length > MAX_STAMPED_ENTRIES) return false;
-      for (const name of names) pending.push(path.join(next, name));
+      // In name order: the same tree always gives the same stamp, whatever order the folder lists.
+      for (const name of names.sort()) pending.push(path.join(next, name));
     }
     return true;
   }

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { GitAccess, GitAccessDecision } from "../gitAccess";
 import { databaseUnavailable } from "../middleware/errors";
 import { gitBodyProblem, parseGitRequest, type GitService } from "./gitPath";
-import { AdvertisementCache } from "./advertisementCache";
+import type { AdvertisementCache } from "./advertisementCache";
 import type { RefListCache } from "./refListCache";
 import { serveGit } from "./httpBackend";
 import type { Housekeeping } from "./housekeeping";
@@ -44,12 +44,13 @@ export function gitHttpMiddleware(deps: {
   gitHost: GitProcessHost;
   pushProtection: PushProtection;
   housekeeping?: Housekeeping | undefined;
+  /** git's answers kept while what they are read from is unchanged; without them git answers each request. */
+  advertisements?: AdvertisementCache | undefined;
   refLists?: RefListCache | undefined;
   logger: Logger;
   /** Bytes in and out of each request git served (GET /metrics). */
   onGitTraffic?: ((service: GitService, received: number, sent: number) => void) | undefined;
 }): Middleware {
-  const advertisements = new AdvertisementCache();
   return async (ctx, next) => {
     if (!ctx.path.startsWith(GIT_PREFIX)) {
       await next();
@@ -121,7 +122,7 @@ export function gitHttpMiddleware(deps: {
         onTraffic: deps.onGitTraffic && ((received, sent) => deps.onGitTraffic?.(target.service, received, sent)),
         hookEnv: push?.env,
         precheck: push?.precheck,
-        advertisements,
+        advertisements: deps.advertisements,
         refLists: deps.refLists,
         housekeeping: deps.housekeeping,
       });
