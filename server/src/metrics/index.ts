@@ -112,33 +112,19 @@ export class ServiceMetrics {
 
   private registerScrapeTimeMetrics(registers: Registry[]): void {
     const sources = (): MetricsSources | undefined => this.sources;
-    const reported = { hits: 0, misses: 0 };
-    new Counter({
+    hitsAndMisses(registers, {
       name: "clarive_git_auth_cache_lookups_total",
       help: "Lookups of git-auth facts (tokens, repositories, memberships, settings, throttles): hit = from memory, miss = from the database",
-      labelNames: ["result"],
-      registers,
-      collect() {
-        const now = sources()?.authCacheLookups() ?? reported;
-        this.inc({ result: "hit" }, now.hits - reported.hits);
-        this.inc({ result: "miss" }, now.misses - reported.misses);
-        reported.hits = now.hits;
-        reported.misses = now.misses;
-      },
+      label: "result",
+      values: ["hit", "miss"],
+      read: () => sources()?.authCacheLookups(),
     });
-    const reportedRefLists = { hits: 0, misses: 0 };
-    new Counter({
+    hitsAndMisses(registers, {
       name: "clarive_git_ref_list_answers_total",
       help: "Protocol v2 ls-refs requests (every fetch and clone asks for the refs), by who answered: memory (git's earlier answer, its refs unchanged) or git",
-      labelNames: ["from"],
-      registers,
-      collect() {
-        const now = sources()?.refLists() ?? reportedRefLists;
-        this.inc({ from: "memory" }, now.hits - reportedRefLists.hits);
-        this.inc({ from: "git" }, now.misses - reportedRefLists.misses);
-        reportedRefLists.hits = now.hits;
-        reportedRefLists.misses = now.misses;
-      },
+      label: "from",
+      values: ["memory", "git"],
+      read: () => sources()?.refLists(),
     });
     new Counter({
       name: "clarive_push_protection_checks_total",
@@ -252,4 +238,30 @@ export class ServiceMetrics {
     const [own, processWide] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
     return { contentType: this.registry.contentType, body: `${own}\n${processWide}` };
   }
+}
+
+/** A counter of a running total of hits and misses, read whole at each scrape (zero until its source is connected). */
+function hitsAndMisses(
+  registers: Registry[],
+  options: {
+    name: string;
+    help: string;
+    label: string;
+    values: [hit: string, miss: string];
+    read: () => { hits: number; misses: number } | undefined;
+  },
+): void {
+  const { name, help, label, values, read } = options;
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers,
+    collect() {
+      this.reset();
+      const now = read() ?? { hits: 0, misses: 0 };
+      this.inc({ [label]: values[0] }, now.hits);
+      this.inc({ [label]: values[1] }, now.misses);
+    },
+  });
 }
