@@ -58,20 +58,7 @@ export interface App {
 }
 
 export function createApp(deps: AppDeps): App {
-  const {
-    db,
-    config,
-    logger,
-    gitAccess,
-    gitHost,
-    pushProtection,
-    housekeeping,
-    advertisements,
-    refLists,
-    availability,
-    clock = systemClock,
-    onGitTraffic,
-  } = deps;
+  const { db, config, logger, gitAccess, availability, clock = systemClock } = deps;
   const api = new Api({ db, config, clock });
   registerAuthRoutes(api, gitAccess.loginThrottle);
   registerSettingsRoutes(api);
@@ -124,19 +111,7 @@ export function createApp(deps: AppDeps): App {
     }
   });
   // Before the JSON body parser: git bodies are streamed to git untouched.
-  koa.use(
-    gitHttpMiddleware({
-      reposDir: config.reposDir,
-      gitAccess,
-      gitHost,
-      pushProtection,
-      housekeeping,
-      advertisements,
-      refLists,
-      logger,
-      onGitTraffic,
-    }),
-  );
+  koa.use(gitHttpMiddleware({ ...deps, reposDir: config.reposDir })); // the git routes take what they need of the app's dependencies
   koa.use(api.router.routes());
   koa.use(api.router.allowedMethods({ throw: true }));
   koa.use(docs.routes());

@@ -32,19 +32,16 @@ type StdoutWriter = ReturnType<typeof pino.destination>;
  * write, which cost 2.4 µs a line against 0.3 µs for this (bench/README.md, tenth session):
  * a tenth of the auth hook's throughput, at one line per request.
  */
-export class BatchedLines implements DestinationStream {
+class BatchedLines implements DestinationStream {
   private pending: string[] = [];
   private pendingChars = 0;
 
-  constructor(
-    private readonly writer: StdoutWriter,
-    private readonly batchChars = BATCH_CHARS,
-  ) {}
+  constructor(private readonly writer: StdoutWriter) {}
 
   write(line: string): void {
     this.pending.push(line);
     this.pendingChars += line.length;
-    if (this.pendingChars >= this.batchChars) this.handOver();
+    if (this.pendingChars >= BATCH_CHARS) this.handOver();
   }
 
   /** Writes what is gathered, without waiting. */
