@@ -1,7 +1,7 @@
 /**
  * Requests/s and p99 latency of the auth hook (GET /api/v1/git/auth, the nginx auth_request
  * endpoint) against a bare Koa endpoint, on loopback with autocannon, with 1,000 and then
- * 1,000,000 tokens in a real Postgres. The requests rotate over 1,000 distinct valid tokens.
+ * 1,000,000 tokens in a real Postgres, each phase on servers started for it. The requests rotate over 1,000 distinct valid tokens.
  * Run: npm run bench:auth-hook
  */
 import autocannon from "autocannon";
@@ -121,8 +121,21 @@ const admin = knexFactory({ client: "pg", connection: cluster.adminUrl });
 await admin.raw("CREATE DATABASE clarive_bench");
 await admin.destroy();
 const databaseUrl = cluster.adminUrl.replace(/\/postgres$/, "/clarive_bench");
-const service = await startService({ DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" });
-const bare = await startBareKoa();
+/**
+ * Each phase measures a service and a bare Koa started for it, after the same history (started,
+ * then warmed by the phase's first round). Filling in a million rows idles both servers for
+ * ~15 s, and V8's memory reducer collects the idle service's heap and throws its optimized code
+ * away: the same process then ran the hook 15-25 % slower for the whole second phase, in 4 of 4
+ * runs (a pause, not the token count: bench/README.md, "A quiet spell and V8's memory reducer").
+ * BENCH_SAME_PROCESSES=1 keeps the first phase's processes, to measure that pause instead.
+ */
+const SAME_PROCESSES = process.env.BENCH_SAME_PROCESSES === "1";
+const startServers = async () => {
+  const started = await startService({ DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" });
+  const startedBare = await startBareKoa();
+  return { service: started, bare: startedBare };
+};
+let { service, bare } = await startServers();
 const db = knexFactory({ client: "pg", connection: databaseUrl });
 try {
   await service.admin.put("/settings/git", { patAuthEnabled: true });
@@ -148,9 +161,12 @@ try {
   });
   if (check.status !== 204) throw new Error(`the hook refused a valid token: ${check.status} ${await check.text()}`);
 
-  const hookEndpoint = { url: `${service.url}/api/v1/git/auth`, pid: service.pid };
-  const bareEndpoint = { url: `${bare.url}/api/v1/git/auth`, pid: bare.pid };
-  const at1k = await compare(bareEndpoint, hookEndpoint, authorizations);
+  const endpoints = () => ({
+    hook: { url: `${service.url}/api/v1/git/auth`, pid: service.pid },
+    bare: { url: `${bare.url}/api/v1/git/auth`, pid: bare.pid },
+  });
+  let servers = endpoints();
+  const at1k = await compare(servers.bare, servers.hook, authorizations);
   const { bare: bare1k, hook: hook1k } = at1k;
 
   // Fill up to 1,000,000 tokens (other owners' hashes: never matched, but in the index).
@@ -161,12 +177,17 @@ try {
   await db.raw("VACUUM ANALYZE personal_access_tokens");
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const count = (await db("personal_access_tokens").count<{ count: string }[]>("* as count"))[0]?.count;
-  const at1m = await compare(bareEndpoint, hookEndpoint, authorizations);
+  if (!SAME_PROCESSES) {
+    await Promise.all([service.stop(), bare.stop()]);
+    ({ service, bare } = await startServers());
+    servers = endpoints();
+  }
+  const at1m = await compare(servers.bare, servers.hook, authorizations);
   const { bare: bare1m, hook: hook1m } = at1m;
 
   process.stdout.write(
     `\n${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION} s (after 1 s warm-up) per endpoint, medians; ` +
-      `${LIVE_TOKENS} distinct tokens rotated; ${count} tokens at the end; ${new Date().toISOString()}\n`,
+      `${LIVE_TOKENS} distinct tokens rotated; ${count} tokens at the end; ${SAME_PROCESSES ? "the same processes for both phases" : "fresh processes for each phase"}; ${new Date().toISOString()}\n`,
   );
   printTable(
     "auth hook vs bare Koa (autocannon, loopback, Postgres 15)",
